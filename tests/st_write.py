@@ -1,0 +1,35 @@
+"""Minimal safetensors writer shared by the fixture scripts (no PyPI here)."""
+import json
+import struct
+
+import numpy as np
+
+_DT = {np.dtype('float32'): 'F32', np.dtype('float16'): 'F16',
+       np.dtype('int64'): 'I64', np.dtype('int32'): 'I32'}
+
+
+def save(path, tensors, metadata=None):
+    """tensors: dict name -> numpy array (or torch tensor)."""
+    header = {}
+    blobs = []
+    off = 0
+    for name, arr in tensors.items():
+        if hasattr(arr, 'detach'):
+            arr = arr.detach().cpu().numpy()
+        arr = np.ascontiguousarray(arr)
+        if arr.dtype == np.float64:
+            arr = arr.astype(np.float32)
+        b = arr.tobytes()
+        header[name] = {'dtype': _DT[arr.dtype], 'shape': list(arr.shape),
+                        'data_offsets': [off, off + len(b)]}
+        blobs.append(b)
+        off += len(b)
+    if metadata:
+        header['__metadata__'] = {k: str(v) for k, v in metadata.items()}
+    h = json.dumps(header, separators=(',', ':')).encode()
+    h += b' ' * ((8 - len(h) % 8) % 8)  # keep the data 8-byte aligned
+    with open(path, 'wb') as f:
+        f.write(struct.pack('<Q', len(h)))
+        f.write(h)
+        for b in blobs:
+            f.write(b)
