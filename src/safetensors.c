@@ -450,6 +450,12 @@ const struct emo_tensor *emo_safetensors_find(const struct emo_safetensors *st,
 		       cmp_tensor_name);
 }
 
+long emo_safetensors_index(const struct emo_safetensors *st, const char *name)
+{
+	const struct emo_tensor *t = emo_safetensors_find(st, name);
+	return t ? (long)(t - st->tensors) : -1;
+}
+
 const char *emo_safetensors_metadata(const struct emo_safetensors *st,
 				     const char *key)
 {

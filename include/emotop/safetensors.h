@@ -57,6 +57,8 @@ const struct emo_tensor *emo_safetensors_at(const struct emo_safetensors *st,
 /* NULL if absent. */
 const struct emo_tensor *emo_safetensors_find(const struct emo_safetensors *st,
 					      const char *name);
+/* Index of `name` for emo_safetensors_at(), or -1 if absent. */
+long emo_safetensors_index(const struct emo_safetensors *st, const char *name);
 /* The "__metadata__" string value for key, or NULL. */
 const char *emo_safetensors_metadata(const struct emo_safetensors *st,
 				     const char *key);

@@ -1,0 +1,103 @@
+/* emotop — the HuBERT / wav2vec2 encoder.
+ *
+ * Computes what Hugging Face's HubertModel / Wav2Vec2Model compute, with
+ * `output_hidden_states=True`, for one window of 16 kHz mono samples. Both
+ * variants run: base (group-norm feature encoder, post-norm layers) and
+ * large (layer-norm feature encoder, pre-norm "stable" layers).
+ *
+ * Model and state are separate (whisper's context/state): struct emo_hubert
+ * holds immutable weights (mostly views into the safetensors map) and may be
+ * shared by threads; struct emo_hubert_state holds one activation arena,
+ * sized at creation for a maximum window, and is used by one thread at a
+ * time. emo_hubert_forward() allocates nothing.
+ *
+ * Not here: incremental (streaming) computation, masking/padding of batched
+ * inputs, the training-only masked_spec_embed. */
+#ifndef EMOTOP_HUBERT_H
+#define EMOTOP_HUBERT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "emotop/safetensors.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define EMO_HUBERT_MAX_CONV 16
+
+struct emo_hubert_config {
+	char model_type[32];     /* "hubert" or "wav2vec2" */
+	int num_conv;            /* feature encoder conv layers */
+	int conv_dim[EMO_HUBERT_MAX_CONV];
+	int conv_kernel[EMO_HUBERT_MAX_CONV];
+	int conv_stride[EMO_HUBERT_MAX_CONV];
+	bool conv_bias;
+	bool feat_norm_layer;    /* feat_extract_norm == "layer" */
+	bool stable_layer_norm;  /* do_stable_layer_norm */
+	bool feat_proj_layer_norm;
+	int hidden_size;
+	int num_layers;
+	int num_heads;
+	int intermediate_size;
+	int pos_conv_kernel;
+	int pos_conv_groups;
+	float layer_norm_eps;
+	bool do_normalize;       /* from preprocessor_config.json */
+};
+
+/* Reads DIR/config.json and, if present, DIR/preprocessor_config.json.
+ * Unknown activations, non-16 kHz models and other things the encoder does
+ * not implement are refused with a message naming the key. */
+int emo_hubert_config_load(const char *model_dir, struct emo_hubert_config *cfg);
+
+/* The same from an already parsed jansson object (json_t *); `pre` may be
+ * NULL. Declared with void * so this header does not need jansson.h. */
+int emo_hubert_config_from_json(const void *config_json, const void *pre_json,
+				struct emo_hubert_config *cfg);
+
+struct emo_hubert;
+struct emo_hubert_state;
+
+/* Builds the encoder over tensors in `st` (which must outlive it). Names
+ * may carry a "hubert." or "wav2vec2." prefix. Every expected tensor is
+ * checked by name and shape; if `used` is not NULL, used[i] is set for each
+ * tensor index i of `st` the encoder consumed (so the caller can reject
+ * tensors nobody claims). */
+int emo_hubert_create(const struct emo_hubert_config *cfg,
+		      const struct emo_safetensors *st, bool *used,
+		      struct emo_hubert **out);
+void emo_hubert_destroy(struct emo_hubert *h);
+
+const struct emo_hubert_config *emo_hubert_get_config(const struct emo_hubert *h);
+
+/* Number of output frames for n input samples (20 ms each for the standard
+ * conv stack; 0 when n is shorter than the receptive field). */
+int emo_hubert_num_frames(const struct emo_hubert *h, int n_samples);
+/* Samples per frame (product of the conv strides) and receptive field. */
+int emo_hubert_hop(const struct emo_hubert *h);
+int emo_hubert_receptive_field(const struct emo_hubert *h);
+
+/* An activation arena for windows of up to max_samples samples. */
+int emo_hubert_state_create(const struct emo_hubert *h, int max_samples,
+			    struct emo_hubert_state **out);
+void emo_hubert_state_destroy(struct emo_hubert_state *s);
+/* Bytes the arena holds. */
+size_t emo_hubert_state_bytes(const struct emo_hubert_state *s);
+
+/* Runs the encoder on n samples (16 kHz, mono, float in [-1, 1]);
+ * n <= max_samples. Returns the number of frames T (>= 1) or a negative
+ * error (EMO_E_EMPTY when n is shorter than the receptive field). */
+int emo_hubert_forward(const struct emo_hubert *h, struct emo_hubert_state *s,
+		       const float *samples, int n);
+
+/* Hidden state `layer` (0..num_layers) of the last forward, (T, hidden)
+ * row-major, valid until the next forward. Layer 0 is the transformer
+ * input as in HF's hidden_states[0]; layer num_layers is the final output. */
+const float *emo_hubert_hidden(const struct emo_hubert_state *s, int layer);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

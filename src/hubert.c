@@ -1,0 +1,734 @@
+/* The HuBERT / wav2vec2 encoder: config parsing, weight binding, forward.
+ *
+ * Activations are time-major (T, C). The feature encoder's convolutions and
+ * the grouped positional convolution go through emo_ops_conv1d with weights
+ * reordered once at load; everything else is GEMMs over views into the
+ * safetensors map. One arena per state; forward allocates nothing.
+ *
+ * Not here: attention masks for padded batches (we run one window at a
+ * time), dropout/layerdrop (inference only), conv_pos_batch_norm. */
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cblas.h>
+
+#include "emotop/error.h"
+#include "emotop/hubert.h"
+#include "emotop/ops.h"
+
+struct conv_layer {
+	float *w; /* (cout, k, cin) reordered copy, in h->owned */
+	const float *b;
+	const float *ln_g, *ln_b; /* GroupNorm (layer 0, group mode) or LayerNorm */
+	int cin, cout, k, s;
+};
+
+struct enc_layer {
+	const float *q_w, *q_b, *k_w, *k_b, *v_w, *v_b, *o_w, *o_b;
+	const float *ln_g, *ln_b;
+	const float *ff1_w, *ff1_b, *ff2_w, *ff2_b;
+	const float *fln_g, *fln_b;
+};
+
+struct emo_hubert {
+	struct emo_hubert_config cfg;
+	struct conv_layer conv[EMO_HUBERT_MAX_CONV];
+	const float *fp_ln_g, *fp_ln_b, *fp_w, *fp_b;
+	float *pos_w; /* weight-normed, reordered (H, K, H/groups) */
+	const float *pos_b;
+	const float *enc_ln_g, *enc_ln_b;
+	struct enc_layer *layers;
+	float *owned;
+};
+
+struct emo_hubert_state {
+	const struct emo_hubert *h;
+	int max_samples, max_frames;
+	size_t bytes;
+	float *arena;
+	float *norm_in, *conv_a, *conv_b, *conv_scratch;
+	float *hs; /* (L+1, max_frames, H) */
+	float *q, *k, *v, *ctx, *tmp, *t, *last, *scores, *ff, *pos_scratch;
+	int frames; /* T of the last forward */
+};
+
+/* ---- config ------------------------------------------------------------ */
+
+static int json_int_array(json_t *root, const char *key, int *out, int max,
+			  int *n)
+{
+	json_t *a = json_object_get(root, key);
+	if (!json_is_array(a) || json_array_size(a) == 0 ||
+	    json_array_size(a) > (size_t)max) {
+		emo_err("config: \"%s\" must be an array of 1..%d integers", key, max);
+		return EMO_E_BADMODEL;
+	}
+	for (size_t i = 0; i < json_array_size(a); i++) {
+		json_t *v = json_array_get(a, i);
+		if (!json_is_integer(v) || json_integer_value(v) <= 0 ||
+		    json_integer_value(v) > 1 << 20) {
+			emo_err("config: \"%s\"[%zu] must be a positive integer", key, i);
+			return EMO_E_BADMODEL;
+		}
+		out[i] = (int)json_integer_value(v);
+	}
+	*n = (int)json_array_size(a);
+	return 0;
+}
+
+static int json_pos_int(json_t *root, const char *key, int def, int *out)
+{
+	json_t *v = json_object_get(root, key);
+	if (!v) {
+		if (def < 0) {
+			emo_err("config: required key \"%s\" is missing", key);
+			return EMO_E_BADMODEL;
+		}
+		*out = def;
+		return 0;
+	}
+	if (!json_is_integer(v) || json_integer_value(v) <= 0 ||
+	    json_integer_value(v) > 1 << 20) {
+		emo_err("config: \"%s\" must be a positive integer", key);
+		return EMO_E_BADMODEL;
+	}
+	*out = (int)json_integer_value(v);
+	return 0;
+}
+
+static bool json_flag(json_t *root, const char *key, bool def)
+{
+	json_t *v = json_object_get(root, key);
+	return json_is_boolean(v) ? json_is_true(v) : def;
+}
+
+static const char *json_str(json_t *root, const char *key, const char *def)
+{
+	const char *s = json_string_value(json_object_get(root, key));
+	return s ? s : def;
+}
+
+int emo_hubert_config_from_json(const void *config_json, const void *pre_json,
+				struct emo_hubert_config *cfg)
+{
+	json_t *root = (json_t *)config_json;
+	json_t *pre = (json_t *)pre_json;
+	int err, n1, n2, n3;
+	memset(cfg, 0, sizeof *cfg);
+	if (!json_is_object(root)) {
+		emo_err("config: not a JSON object");
+		return EMO_E_BADMODEL;
+	}
+	const char *mt = json_str(root, "model_type", "");
+	if (strcmp(mt, "hubert") && strcmp(mt, "wav2vec2")) {
+		emo_err("config: model_type \"%s\" is not supported (hubert or "
+			"wav2vec2)", mt);
+		return EMO_E_UNSUPPORTED;
+	}
+	snprintf(cfg->model_type, sizeof cfg->model_type, "%s", mt);
+	if ((err = json_int_array(root, "conv_dim", cfg->conv_dim,
+				  EMO_HUBERT_MAX_CONV, &n1)) ||
+	    (err = json_int_array(root, "conv_kernel", cfg->conv_kernel,
+				  EMO_HUBERT_MAX_CONV, &n2)) ||
+	    (err = json_int_array(root, "conv_stride", cfg->conv_stride,
+				  EMO_HUBERT_MAX_CONV, &n3)))
+		return err;
+	if (n1 != n2 || n1 != n3) {
+		emo_err("config: conv_dim, conv_kernel and conv_stride have "
+			"different lengths (%d, %d, %d)", n1, n2, n3);
+		return EMO_E_BADMODEL;
+	}
+	cfg->num_conv = n1;
+	cfg->conv_bias = json_flag(root, "conv_bias", false);
+	const char *fen = json_str(root, "feat_extract_norm", "group");
+	if (strcmp(fen, "group") && strcmp(fen, "layer")) {
+		emo_err("config: feat_extract_norm \"%s\" is not group or layer", fen);
+		return EMO_E_UNSUPPORTED;
+	}
+	cfg->feat_norm_layer = strcmp(fen, "layer") == 0;
+	cfg->stable_layer_norm = json_flag(root, "do_stable_layer_norm", false);
+	/* wav2vec2's feature projection always has its LayerNorm; HuBERT's
+	 * has it unless feat_proj_layer_norm is false */
+	cfg->feat_proj_layer_norm = strcmp(mt, "hubert") == 0 ?
+		json_flag(root, "feat_proj_layer_norm", true) : true;
+	if ((err = json_pos_int(root, "hidden_size", 768, &cfg->hidden_size)) ||
+	    (err = json_pos_int(root, "num_hidden_layers", 12, &cfg->num_layers)) ||
+	    (err = json_pos_int(root, "num_attention_heads", 12, &cfg->num_heads)) ||
+	    (err = json_pos_int(root, "intermediate_size", 3072,
+				&cfg->intermediate_size)) ||
+	    (err = json_pos_int(root, "num_conv_pos_embeddings", 128,
+				&cfg->pos_conv_kernel)) ||
+	    (err = json_pos_int(root, "num_conv_pos_embedding_groups", 16,
+				&cfg->pos_conv_groups)))
+		return err;
+	json_t *eps = json_object_get(root, "layer_norm_eps");
+	cfg->layer_norm_eps = json_is_number(eps) ? (float)json_number_value(eps) :
+						    1e-5f;
+	if (cfg->hidden_size % cfg->num_heads) {
+		emo_err("config: hidden_size %d is not a multiple of "
+			"num_attention_heads %d", cfg->hidden_size, cfg->num_heads);
+		return EMO_E_BADMODEL;
+	}
+	if (cfg->hidden_size % cfg->pos_conv_groups) {
+		emo_err("config: hidden_size %d is not a multiple of "
+			"num_conv_pos_embedding_groups %d", cfg->hidden_size,
+			cfg->pos_conv_groups);
+		return EMO_E_BADMODEL;
+	}
+	const char *act = json_str(root, "hidden_act", "gelu");
+	const char *fact = json_str(root, "feat_extract_activation", "gelu");
+	if (strcmp(act, "gelu") || strcmp(fact, "gelu")) {
+		emo_err("config: activation \"%s\"/\"%s\" is not supported (gelu)",
+			act, fact);
+		return EMO_E_UNSUPPORTED;
+	}
+	if (json_flag(root, "conv_pos_batch_norm", false)) {
+		emo_err("config: conv_pos_batch_norm is not supported");
+		return EMO_E_UNSUPPORTED;
+	}
+	cfg->do_normalize = false;
+	if (pre) {
+		cfg->do_normalize = json_flag(pre, "do_normalize", false);
+		json_t *sr = json_object_get(pre, "sampling_rate");
+		if (sr && (!json_is_integer(sr) || json_integer_value(sr) != 16000)) {
+			emo_err("preprocessor_config: sampling_rate must be 16000");
+			return EMO_E_UNSUPPORTED;
+		}
+	}
+	return 0;
+}
+
+static json_t *load_json_file(const char *path, bool optional, int *err)
+{
+	json_error_t je;
+	*err = 0;
+	FILE *f = fopen(path, "rb");
+	if (!f) {
+		if (optional && errno == ENOENT)
+			return NULL;
+		*err = -errno;
+		emo_err("%s: cannot open: %s", path, emo_strerror(*err));
+		return NULL;
+	}
+	json_t *j = json_loadf(f, JSON_REJECT_DUPLICATES, &je);
+	fclose(f);
+	if (!j) {
+		emo_err("%s:%d:%d: invalid JSON: %s", path, je.line, je.column, je.text);
+		*err = EMO_E_JSON;
+	}
+	return j;
+}
+
+int emo_hubert_config_load(const char *model_dir, struct emo_hubert_config *cfg)
+{
+	char path[4096];
+	int err;
+	snprintf(path, sizeof path, "%s/config.json", model_dir);
+	json_t *c = load_json_file(path, false, &err);
+	if (!c)
+		return err;
+	snprintf(path, sizeof path, "%s/preprocessor_config.json", model_dir);
+	json_t *p = load_json_file(path, true, &err);
+	if (err) {
+		json_decref(c);
+		return err;
+	}
+	err = emo_hubert_config_from_json(c, p, cfg);
+	json_decref(c);
+	json_decref(p);
+	return err;
+}
+
+/* ---- weights ----------------------------------------------------------- */
+
+struct binder {
+	const struct emo_safetensors *st;
+	const char *prefix;
+	bool *used;
+	int err;
+};
+
+/* Finds prefix+name, checks its shape (ndim dims from `dims`), marks it
+ * used. On failure records the first error, logs, returns NULL. */
+static const float *bind(struct binder *b, int ndim, const int64_t *dims,
+			 const char *fmt, ...)
+{
+	char name[256], full[300];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(name, sizeof name, fmt, ap);
+	va_end(ap);
+	snprintf(full, sizeof full, "%s%s", b->prefix, name);
+	char want[128] = "[";
+	for (int i = 0; i < ndim; i++)
+		snprintf(want + strlen(want), sizeof want - strlen(want), "%s%lld",
+			 i ? ", " : "", (long long)dims[i]);
+	strcat(want, "]");
+
+	long idx = emo_safetensors_index(b->st, full);
+	if (idx < 0) {
+		emo_err("model: tensor '%s' %s is missing from the weights", full,
+			want);
+		if (!b->err)
+			b->err = EMO_E_MISSING;
+		return NULL;
+	}
+	const struct emo_tensor *t = emo_safetensors_at(b->st, (size_t)idx);
+	bool ok = t->ndim == ndim;
+	for (int i = 0; ok && i < ndim; i++)
+		ok = t->shape[i] == dims[i];
+	if (!ok) {
+		char got[128] = "[";
+		for (int i = 0; i < t->ndim; i++)
+			snprintf(got + strlen(got), sizeof got - strlen(got), "%s%lld",
+				 i ? ", " : "", (long long)t->shape[i]);
+		strcat(got, "]");
+		emo_err("model: tensor '%s' has shape %s but the config needs %s",
+			full, got, want);
+		if (!b->err)
+			b->err = EMO_E_SHAPE;
+		return NULL;
+	}
+	if (!t->data) {
+		emo_err("model: tensor '%s' is not a float tensor", full);
+		if (!b->err)
+			b->err = EMO_E_BADMODEL;
+		return NULL;
+	}
+	if (b->used)
+		b->used[idx] = true;
+	return t->data;
+}
+
+#define D(...) ((const int64_t[]){__VA_ARGS__})
+#define BIND1(b, n0, ...) bind(b, 1, D(n0), __VA_ARGS__)
+#define BIND2(b, n0, n1, ...) bind(b, 2, D(n0, n1), __VA_ARGS__)
+#define BIND3(b, n0, n1, n2, ...) bind(b, 3, D(n0, n1, n2), __VA_ARGS__)
+
+static const char *detect_prefix(const struct emo_safetensors *st)
+{
+	static const char *const prefixes[] = {"", "hubert.", "wav2vec2."};
+	char name[128];
+	for (size_t i = 0; i < sizeof prefixes / sizeof *prefixes; i++) {
+		snprintf(name, sizeof name,
+			 "%sfeature_extractor.conv_layers.0.conv.weight", prefixes[i]);
+		if (emo_safetensors_find(st, name))
+			return prefixes[i];
+	}
+	return "";
+}
+
+void emo_hubert_destroy(struct emo_hubert *h)
+{
+	if (!h)
+		return;
+	free(h->layers);
+	free(h->owned);
+	free(h);
+}
+
+int emo_hubert_create(const struct emo_hubert_config *cfg,
+		      const struct emo_safetensors *st, bool *used,
+		      struct emo_hubert **out)
+{
+	*out = NULL;
+	struct emo_hubert *h = calloc(1, sizeof *h);
+	if (!h)
+		return -ENOMEM;
+	h->cfg = *cfg;
+	const int H = cfg->hidden_size, L = cfg->num_layers, FF = cfg->intermediate_size;
+	const int PK = cfg->pos_conv_kernel, PG = cfg->pos_conv_groups;
+	h->layers = calloc((size_t)L, sizeof *h->layers);
+
+	size_t owned = (size_t)H * PK * (H / PG);
+	for (int i = 0; i < cfg->num_conv; i++)
+		owned += (size_t)cfg->conv_dim[i] * cfg->conv_kernel[i] *
+			 (i ? cfg->conv_dim[i - 1] : 1);
+	h->owned = malloc(owned * sizeof(float));
+	if (!h->layers || !h->owned) {
+		emo_hubert_destroy(h);
+		return -ENOMEM;
+	}
+
+	struct binder b = {st, detect_prefix(st), used, 0};
+	float *o = h->owned;
+	for (int i = 0; i < cfg->num_conv; i++) {
+		struct conv_layer *c = &h->conv[i];
+		c->cin = i ? cfg->conv_dim[i - 1] : 1;
+		c->cout = cfg->conv_dim[i];
+		c->k = cfg->conv_kernel[i];
+		c->s = cfg->conv_stride[i];
+		const float *w = BIND3(&b, c->cout, c->cin, c->k,
+				       "feature_extractor.conv_layers.%d.conv.weight", i);
+		c->w = o;
+		o += (size_t)c->cout * c->k * c->cin;
+		if (w)
+			emo_ops_conv1d_reorder(c->w, w, c->cout, c->cin, c->k);
+		if (cfg->conv_bias)
+			c->b = BIND1(&b, c->cout,
+				     "feature_extractor.conv_layers.%d.conv.bias", i);
+		if (cfg->feat_norm_layer || i == 0) {
+			c->ln_g = BIND1(&b, c->cout,
+					"feature_extractor.conv_layers.%d.layer_norm.weight", i);
+			c->ln_b = BIND1(&b, c->cout,
+					"feature_extractor.conv_layers.%d.layer_norm.bias", i);
+		}
+	}
+	int C = cfg->conv_dim[cfg->num_conv - 1];
+	if (cfg->feat_proj_layer_norm) {
+		h->fp_ln_g = BIND1(&b, C, "feature_projection.layer_norm.weight");
+		h->fp_ln_b = BIND1(&b, C, "feature_projection.layer_norm.bias");
+	}
+	h->fp_w = BIND2(&b, H, C, "feature_projection.projection.weight");
+	h->fp_b = BIND1(&b, H, "feature_projection.projection.bias");
+
+	/* positional conv: w = g · v / ||v||, the norm taken over all dims
+	 * but 2 (PyTorch weight_norm(dim=2)), under either naming */
+	const char *gname = "encoder.pos_conv_embed.conv.weight_g";
+	const char *vname = "encoder.pos_conv_embed.conv.weight_v";
+	char probe[256];
+	snprintf(probe, sizeof probe, "%s%s", b.prefix, gname);
+	if (!emo_safetensors_find(st, probe)) {
+		gname = "encoder.pos_conv_embed.conv.parametrizations.weight.original0";
+		vname = "encoder.pos_conv_embed.conv.parametrizations.weight.original1";
+	}
+	const float *pg = BIND3(&b, 1, 1, PK, "%s", gname);
+	const float *pv = BIND3(&b, H, H / PG, PK, "%s", vname);
+	h->pos_b = BIND1(&b, H, "encoder.pos_conv_embed.conv.bias");
+	h->pos_w = o;
+	if (pg && pv) {
+		size_t n = (size_t)H * (H / PG) * PK;
+		float *tmpw = malloc(n * sizeof(float));
+		if (!tmpw) {
+			emo_hubert_destroy(h);
+			return -ENOMEM;
+		}
+		for (int k = 0; k < PK; k++) {
+			double ss = 0;
+			for (size_t r = 0; r < (size_t)H * (H / PG); r++)
+				ss += (double)pv[r * PK + k] * pv[r * PK + k];
+			float scale = (float)(pg[k] / sqrt(ss));
+			for (size_t r = 0; r < (size_t)H * (H / PG); r++)
+				tmpw[r * PK + k] = pv[r * PK + k] * scale;
+		}
+		emo_ops_conv1d_reorder(h->pos_w, tmpw, H, H / PG, PK);
+		free(tmpw);
+	}
+	h->enc_ln_g = BIND1(&b, H, "encoder.layer_norm.weight");
+	h->enc_ln_b = BIND1(&b, H, "encoder.layer_norm.bias");
+
+	for (int l = 0; l < L; l++) {
+		struct enc_layer *e = &h->layers[l];
+		const char *p = "encoder.layers.%d.";
+		char f[128];
+#define L2(field, n0, n1, suffix) \
+	snprintf(f, sizeof f, "%s%s", p, suffix), e->field = BIND2(&b, n0, n1, f, l)
+#define L1(field, n0, suffix) \
+	snprintf(f, sizeof f, "%s%s", p, suffix), e->field = BIND1(&b, n0, f, l)
+		L2(q_w, H, H, "attention.q_proj.weight");
+		L1(q_b, H, "attention.q_proj.bias");
+		L2(k_w, H, H, "attention.k_proj.weight");
+		L1(k_b, H, "attention.k_proj.bias");
+		L2(v_w, H, H, "attention.v_proj.weight");
+		L1(v_b, H, "attention.v_proj.bias");
+		L2(o_w, H, H, "attention.out_proj.weight");
+		L1(o_b, H, "attention.out_proj.bias");
+		L1(ln_g, H, "layer_norm.weight");
+		L1(ln_b, H, "layer_norm.bias");
+		L2(ff1_w, FF, H, "feed_forward.intermediate_dense.weight");
+		L1(ff1_b, FF, "feed_forward.intermediate_dense.bias");
+		L2(ff2_w, H, FF, "feed_forward.output_dense.weight");
+		L1(ff2_b, H, "feed_forward.output_dense.bias");
+		L1(fln_g, H, "final_layer_norm.weight");
+		L1(fln_b, H, "final_layer_norm.bias");
+#undef L1
+#undef L2
+	}
+	/* present in pretraining checkpoints, unused at inference */
+	if (used) {
+		char name[128];
+		snprintf(name, sizeof name, "%smasked_spec_embed", b.prefix);
+		long i = emo_safetensors_index(st, name);
+		if (i >= 0)
+			used[i] = true;
+	}
+	if (b.err) {
+		emo_hubert_destroy(h);
+		return b.err;
+	}
+	*out = h;
+	return 0;
+}
+
+const struct emo_hubert_config *emo_hubert_get_config(const struct emo_hubert *h)
+{
+	return &h->cfg;
+}
+
+int emo_hubert_num_frames(const struct emo_hubert *h, int n)
+{
+	for (int i = 0; i < h->cfg.num_conv; i++)
+		n = emo_ops_conv1d_out_len(n, h->conv[i].k, h->conv[i].s, 0);
+	return n;
+}
+
+int emo_hubert_hop(const struct emo_hubert *h)
+{
+	int hop = 1;
+	for (int i = 0; i < h->cfg.num_conv; i++)
+		hop *= h->conv[i].s;
+	return hop;
+}
+
+int emo_hubert_receptive_field(const struct emo_hubert *h)
+{
+	int rf = 1, jump = 1;
+	for (int i = 0; i < h->cfg.num_conv; i++) {
+		rf += (h->conv[i].k - 1) * jump;
+		jump *= h->conv[i].s;
+	}
+	return rf;
+}
+
+/* ---- state -------------------------------------------------------------- */
+
+void emo_hubert_state_destroy(struct emo_hubert_state *s)
+{
+	if (!s)
+		return;
+	free(s->arena);
+	free(s);
+}
+
+size_t emo_hubert_state_bytes(const struct emo_hubert_state *s)
+{
+	return s->bytes;
+}
+
+int emo_hubert_state_create(const struct emo_hubert *h, int max_samples,
+			    struct emo_hubert_state **out)
+{
+	*out = NULL;
+	const struct emo_hubert_config *c = &h->cfg;
+	int T = emo_hubert_num_frames(h, max_samples);
+	if (max_samples <= 0 || T < 1) {
+		emo_err("hubert: a window of %d samples is shorter than the "
+			"encoder's receptive field (%d)", max_samples,
+			emo_hubert_receptive_field(h));
+		return -EINVAL;
+	}
+	struct emo_hubert_state *s = calloc(1, sizeof *s);
+	if (!s)
+		return -ENOMEM;
+	s->h = h;
+	s->max_samples = max_samples;
+	s->max_frames = T;
+	const size_t H = (size_t)c->hidden_size;
+
+	size_t conv_max = 0, conv_scr = 0;
+	int t = max_samples;
+	for (int i = 0; i < c->num_conv; i++) {
+		const struct conv_layer *cl = &h->conv[i];
+		int to = emo_ops_conv1d_out_len(t, cl->k, cl->s, 0);
+		size_t sz = (size_t)to * cl->cout;
+		conv_max = sz > conv_max ? sz : conv_max;
+		size_t scr = emo_ops_conv1d_scratch(to, cl->cin, cl->k, cl->s, 0, 1);
+		conv_scr = scr > conv_scr ? scr : conv_scr;
+		t = to;
+	}
+	size_t pos_scr = emo_ops_conv1d_scratch(T, (int)H, c->pos_conv_kernel, 1,
+						c->pos_conv_kernel / 2,
+						c->pos_conv_groups);
+	size_t sizes[] = {
+		c->do_normalize ? (size_t)max_samples : 0, /* norm_in */
+		conv_max, conv_max, conv_scr,
+		(size_t)(c->num_layers + 1) * T * H, /* hs */
+		T * H, T * H, T * H, T * H, T * H, T * H, T * H, /* q k v ctx tmp t last */
+		(size_t)T * T,                       /* scores */
+		(size_t)T * c->intermediate_size,    /* ff */
+		pos_scr,
+	};
+	float **ptrs[] = {&s->norm_in, &s->conv_a, &s->conv_b, &s->conv_scratch,
+			  &s->hs, &s->q, &s->k, &s->v, &s->ctx, &s->tmp, &s->t,
+			  &s->last, &s->scores, &s->ff, &s->pos_scratch};
+	size_t total = 0;
+	/* each buffer starts on a 64-byte boundary (16 floats) */
+	for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++)
+		total += (sizes[i] + 15) & ~(size_t)15;
+	s->bytes = total * sizeof(float);
+	if (posix_memalign((void **)&s->arena, 64, s->bytes)) {
+		emo_err("hubert: cannot allocate %zu MiB of activations",
+			s->bytes >> 20);
+		free(s);
+		return -ENOMEM;
+	}
+	float *p = s->arena;
+	for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
+		*ptrs[i] = p;
+		p += (sizes[i] + 15) & ~(size_t)15;
+	}
+	*out = s;
+	return 0;
+}
+
+const float *emo_hubert_hidden(const struct emo_hubert_state *s, int layer)
+{
+	if (layer < 0 || layer > s->h->cfg.num_layers)
+		return NULL;
+	return s->hs + (size_t)layer * s->max_frames * s->h->cfg.hidden_size;
+}
+
+/* ---- forward ------------------------------------------------------------ */
+
+/* a(T,H) = self-attention of x(T,H); uses s->q, k, v, ctx, scores. */
+static void attention(const struct emo_hubert *h, struct emo_hubert_state *s,
+		      const struct enc_layer *e, float *a, const float *x, int T)
+{
+	const int H = h->cfg.hidden_size, NH = h->cfg.num_heads, dh = H / NH;
+	const float scale = 1.0f / sqrtf((float)dh);
+	emo_ops_linear(s->q, H, x, H, e->q_w, e->q_b, T, H, H);
+	emo_ops_linear(s->k, H, x, H, e->k_w, e->k_b, T, H, H);
+	emo_ops_linear(s->v, H, x, H, e->v_w, e->v_b, T, H, H);
+	for (int hd = 0; hd < NH; hd++) {
+		const float *qh = s->q + hd * dh, *kh = s->k + hd * dh,
+			    *vh = s->v + hd * dh;
+		/* scores(T,T) = scale · Q_h(T,dh) · K_h(T,dh)ᵀ; HF scales q
+		 * after its bias, which is the same product */
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, dh, scale,
+			    qh, H, kh, H, 0.0f, s->scores, T);
+		emo_ops_softmax(s->scores, T, T);
+		/* ctx_h(T,dh) = P(T,T) · V_h(T,dh) */
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, dh, T, 1.0f,
+			    s->scores, T, vh, H, 0.0f, s->ctx + hd * dh, H);
+	}
+	/* a(T,H) = ctx(T,H) · W_o(H,H)ᵀ + b_o */
+	emo_ops_linear(a, H, s->ctx, H, e->o_w, e->o_b, T, H, H);
+}
+
+/* f(T,H) = FFN(x(T,H)); uses s->ff. */
+static void feed_forward(const struct emo_hubert *h, struct emo_hubert_state *s,
+			 const struct enc_layer *e, float *f, const float *x, int T)
+{
+	const int H = h->cfg.hidden_size, FF = h->cfg.intermediate_size;
+	emo_ops_linear(s->ff, FF, x, H, e->ff1_w, e->ff1_b, T, H, FF);
+	emo_ops_gelu(s->ff, (size_t)T * FF);
+	emo_ops_linear(f, H, s->ff, FF, e->ff2_w, e->ff2_b, T, FF, H);
+}
+
+static void add_inplace(float *y, const float *x, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		y[i] += x[i];
+}
+
+int emo_hubert_forward(const struct emo_hubert *h, struct emo_hubert_state *s,
+		       const float *samples, int n)
+{
+	const struct emo_hubert_config *c = &h->cfg;
+	if (n > s->max_samples || n < 0)
+		return -EINVAL;
+	int T = emo_hubert_num_frames(h, n);
+	if (T < 1)
+		return EMO_E_EMPTY;
+	const int H = c->hidden_size;
+	const size_t TH = (size_t)T * H;
+	const float eps = c->layer_norm_eps;
+
+	const float *x = samples;
+	if (c->do_normalize) {
+		/* zero mean, unit variance over the window, as HF's
+		 * Wav2Vec2FeatureExtractor (population variance, eps 1e-7) */
+		double sum = 0, ss = 0;
+		for (int i = 0; i < n; i++)
+			sum += samples[i];
+		double mean = sum / n;
+		for (int i = 0; i < n; i++)
+			ss += (samples[i] - mean) * (samples[i] - mean);
+		float inv = (float)(1.0 / sqrt(ss / n + 1e-7));
+		for (int i = 0; i < n; i++)
+			s->norm_in[i] = (float)(samples[i] - mean) * inv;
+		x = s->norm_in;
+	}
+
+	/* feature encoder: (n,1) -> (T, C) */
+	int tin = n;
+	float *bufs[2] = {s->conv_a, s->conv_b};
+	float *y = NULL;
+	for (int i = 0; i < c->num_conv; i++) {
+		const struct conv_layer *cl = &h->conv[i];
+		int tout = emo_ops_conv1d_out_len(tin, cl->k, cl->s, 0);
+		y = bufs[i & 1];
+		emo_ops_conv1d(y, x, cl->w, cl->b, s->conv_scratch, tin, cl->cin, tout,
+			       cl->cout, cl->k, cl->s, 0, 1);
+		if (c->feat_norm_layer)
+			emo_ops_layernorm(y, y, cl->ln_g, cl->ln_b, tout, cl->cout, eps);
+		else if (i == 0) /* one group per channel, over time */
+			emo_ops_groupnorm(y, y, cl->ln_g, cl->ln_b, tout, cl->cout,
+					  cl->cout, eps);
+		emo_ops_gelu(y, (size_t)tout * cl->cout);
+		x = y;
+		tin = tout;
+	}
+	const int C = c->conv_dim[c->num_conv - 1];
+
+	/* feature projection: (T,C) -> (T,H) */
+	float *feat = y;
+	if (h->fp_ln_g) {
+		feat = bufs[c->num_conv & 1]; /* the other ping-pong buffer */
+		emo_ops_layernorm(feat, y, h->fp_ln_g, h->fp_ln_b, T, C, eps);
+	}
+	float *proj = s->t;
+	emo_ops_linear(proj, H, feat, C, h->fp_w, h->fp_b, T, C, H);
+
+	/* positional conv embedding, keeping T frames (an even kernel's extra
+	 * last frame is dropped, as HF's SamePad does) */
+	float *h0 = s->hs;
+	emo_ops_conv1d(s->tmp, proj, h->pos_w, h->pos_b, s->pos_scratch, T, H, T,
+		       H, c->pos_conv_kernel, 1, c->pos_conv_kernel / 2,
+		       c->pos_conv_groups);
+	emo_ops_gelu(s->tmp, TH);
+	for (size_t i = 0; i < TH; i++)
+		h0[i] = proj[i] + s->tmp[i];
+	if (!c->stable_layer_norm)
+		emo_ops_layernorm(h0, h0, h->enc_ln_g, h->enc_ln_b, T, H, eps);
+
+	const size_t stride = (size_t)s->max_frames * H;
+	for (int l = 0; l < c->num_layers; l++) {
+		const struct enc_layer *e = &h->layers[l];
+		const float *in = s->hs + l * stride;
+		float *out = s->hs + (l + 1) * stride;
+		if (!c->stable_layer_norm) {
+			/* post-norm: x = LN(x + Attn(x)); x = LN'(x + FFN(x)) */
+			attention(h, s, e, s->tmp, in, T);
+			for (size_t i = 0; i < TH; i++)
+				out[i] = in[i] + s->tmp[i];
+			emo_ops_layernorm(out, out, e->ln_g, e->ln_b, T, H, eps);
+			feed_forward(h, s, e, s->tmp, out, T);
+			add_inplace(out, s->tmp, TH);
+			emo_ops_layernorm(out, out, e->fln_g, e->fln_b, T, H, eps);
+		} else {
+			/* pre-norm: x = x + Attn(LN(x)); x = x + FFN(LN'(x)); the
+			 * last layer's output goes through encoder.layer_norm, and
+			 * HF reports only that normalised state */
+			float *dst = l == c->num_layers - 1 ? s->last : out;
+			emo_ops_layernorm(s->t, in, e->ln_g, e->ln_b, T, H, eps);
+			attention(h, s, e, s->tmp, s->t, T);
+			for (size_t i = 0; i < TH; i++)
+				dst[i] = in[i] + s->tmp[i];
+			emo_ops_layernorm(s->t, dst, e->fln_g, e->fln_b, T, H, eps);
+			feed_forward(h, s, e, s->tmp, s->t, T);
+			add_inplace(dst, s->tmp, TH);
+			if (dst != out)
+				emo_ops_layernorm(out, dst, h->enc_ln_g, h->enc_ln_b, T,
+						  H, eps);
+		}
+	}
+	s->frames = T;
+	return T;
+}
