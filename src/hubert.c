@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cblas.h>
 
@@ -56,7 +57,20 @@ struct emo_hubert_state {
 	float *hs; /* (L+1, max_frames, H) */
 	float *q, *k, *v, *ctx, *tmp, *t, *last, *scores, *ff, *pos_scratch;
 	int frames; /* T of the last forward */
+	double prof[EMO_HUBERT_PROF_N]; /* seconds per stage, accumulated */
 };
+
+static double prof_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+const double *emo_hubert_profile(const struct emo_hubert_state *s)
+{
+	return s->prof;
+}
 
 /* ---- config ------------------------------------------------------------ */
 
@@ -656,6 +670,7 @@ int emo_hubert_forward(const struct emo_hubert *h, struct emo_hubert_state *s,
 		x = s->norm_in;
 	}
 
+	double tp = prof_now(), tq;
 	/* feature encoder: (n,1) -> (T, C) */
 	int tin = n;
 	float *bufs[2] = {s->conv_a, s->conv_b};
@@ -675,6 +690,9 @@ int emo_hubert_forward(const struct emo_hubert *h, struct emo_hubert_state *s,
 		x = y;
 		tin = tout;
 	}
+	tq = prof_now();
+	s->prof[EMO_HUBERT_PROF_CONV] += tq - tp;
+	tp = tq;
 	const int C = c->conv_dim[c->num_conv - 1];
 
 	/* feature projection: (T,C) -> (T,H) */
@@ -697,6 +715,9 @@ int emo_hubert_forward(const struct emo_hubert *h, struct emo_hubert_state *s,
 		h0[i] = proj[i] + s->tmp[i];
 	if (!c->stable_layer_norm)
 		emo_ops_layernorm(h0, h0, h->enc_ln_g, h->enc_ln_b, T, H, eps);
+	tq = prof_now();
+	s->prof[EMO_HUBERT_PROF_PROJ] += tq - tp;
+	tp = tq;
 
 	const size_t stride = (size_t)s->max_frames * H;
 	for (int l = 0; l < c->num_layers; l++) {
@@ -709,9 +730,15 @@ int emo_hubert_forward(const struct emo_hubert *h, struct emo_hubert_state *s,
 			for (size_t i = 0; i < TH; i++)
 				out[i] = in[i] + s->tmp[i];
 			emo_ops_layernorm(out, out, e->ln_g, e->ln_b, T, H, eps);
+			tq = prof_now();
+			s->prof[EMO_HUBERT_PROF_ATTN] += tq - tp;
+			tp = tq;
 			feed_forward(h, s, e, s->tmp, out, T);
 			add_inplace(out, s->tmp, TH);
 			emo_ops_layernorm(out, out, e->fln_g, e->fln_b, T, H, eps);
+			tq = prof_now();
+			s->prof[EMO_HUBERT_PROF_FFN] += tq - tp;
+			tp = tq;
 		} else {
 			/* pre-norm: x = x + Attn(LN(x)); x = x + FFN(LN'(x)); the
 			 * last layer's output goes through encoder.layer_norm, and
@@ -727,6 +754,9 @@ int emo_hubert_forward(const struct emo_hubert *h, struct emo_hubert_state *s,
 			if (dst != out)
 				emo_ops_layernorm(out, dst, h->enc_ln_g, h->enc_ln_b, T,
 						  H, eps);
+			tq = prof_now();
+			s->prof[EMO_HUBERT_PROF_ATTN] += tq - tp; /* whole layer */
+			tp = tq;
 		}
 	}
 	s->frames = T;

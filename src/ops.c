@@ -6,6 +6,7 @@
 #include <assert.h>
 #include <cblas.h>
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "emotop/ops.h"
@@ -174,6 +175,7 @@ void emo_ops_conv1d_naive(float *y, const float *x, const float *w,
 		}
 }
 
+__attribute__((target_clones("avx512f", "avx2", "default")))
 void emo_ops_layernorm(float *y, const float *x, const float *gamma,
 		       const float *beta, int rows, int cols, float eps)
 {
@@ -216,6 +218,7 @@ void emo_ops_layernorm_naive(float *y, const float *x, const float *gamma,
 	}
 }
 
+__attribute__((target_clones("avx512f", "avx2", "default")))
 void emo_ops_groupnorm(float *y, const float *x, const float *gamma,
 		       const float *beta, int T, int C, int groups, float eps)
 {
@@ -297,11 +300,38 @@ void emo_ops_groupnorm_naive(float *y, const float *x, const float *gamma,
 	}
 }
 
+/* erf(x) for float as a rational function of x (odd numerator, even
+ * denominator) on [-4, 4], where erf is ±1 to float precision beyond; the
+ * coefficients are Eigen's minimax fit (a few ulp). Pure arithmetic, so the
+ * loop below vectorises, unlike calls to erff(). */
+static inline float erf_rational(float x)
+{
+	x = x > 4.0f ? 4.0f : (x < -4.0f ? -4.0f : x);
+	float x2 = x * x;
+	float p = -2.72614225801306e-10f;
+	p = p * x2 + 2.77068142495902e-08f;
+	p = p * x2 + -2.10102402082508e-06f;
+	p = p * x2 + -5.69250639462346e-05f;
+	p = p * x2 + -7.34990630326855e-04f;
+	p = p * x2 + -2.95459980854025e-03f;
+	p = p * x2 + -1.60960333262415e-02f;
+	p *= x;
+	float q = -1.45660718464996e-05f;
+	q = q * x2 + -2.13374055278905e-04f;
+	q = q * x2 + -1.68282697438203e-03f;
+	q = q * x2 + -7.37332916720468e-03f;
+	q = q * x2 + -1.42647390514189e-02f;
+	return p / q;
+}
+
+/* Built for AVX-512 and AVX2 as well as the baseline; the loader picks the
+ * widest the CPU has (GELU runs over every conv and FFN activation). */
+__attribute__((target_clones("avx512f", "avx2", "default")))
 void emo_ops_gelu(float *x, size_t n)
 {
 	const float rsqrt2 = 0.70710678118654752440f;
 	for (size_t i = 0; i < n; i++)
-		x[i] = 0.5f * x[i] * (1.0f + erff(x[i] * rsqrt2));
+		x[i] = 0.5f * x[i] * (1.0f + erf_rational(x[i] * rsqrt2));
 }
 
 void emo_ops_gelu_naive(float *x, size_t n)
@@ -310,6 +340,29 @@ void emo_ops_gelu_naive(float *x, size_t n)
 		x[i] = (float)(0.5 * x[i] * (1.0 + erf(x[i] / sqrt(2.0))));
 }
 
+/* expf for softmax arguments (<= 0 after the max is subtracted): 2^n · e^r
+ * with |r| <= ln2/2 and a degree-6 polynomial for e^r (Cephes' expf
+ * coefficients, ~1 ulp). Branch-free so the loop vectorises. */
+static inline float exp_poly(float x)
+{
+	x = x < -87.0f ? -87.0f : x;
+	float n = __builtin_roundf(x * 1.44269504088896341f);
+	float r = x - n * 0.693359375f;
+	r -= n * -2.12194440e-4f;
+	float p = 1.9875691500e-4f;
+	p = p * r + 1.3981999507e-3f;
+	p = p * r + 8.3334519073e-3f;
+	p = p * r + 4.1665795894e-2f;
+	p = p * r + 1.6666665459e-1f;
+	p = p * r + 5.0000001201e-1f;
+	p = p * r * r + r + 1.0f;
+	int32_t bits = ((int32_t)n + 127) << 23;
+	float scale;
+	memcpy(&scale, &bits, sizeof scale);
+	return p * scale;
+}
+
+__attribute__((target_clones("avx512f", "avx2", "default")))
 void emo_ops_softmax(float *x, int rows, int cols)
 {
 	for (int r = 0; r < rows; r++) {
@@ -319,7 +372,7 @@ void emo_ops_softmax(float *x, int rows, int cols)
 			mx = xr[c] > mx ? xr[c] : mx;
 		float sum = 0.0f;
 		for (int c = 0; c < cols; c++) {
-			xr[c] = expf(xr[c] - mx);
+			xr[c] = exp_poly(xr[c] - mx);
 			sum += xr[c];
 		}
 		float inv = 1.0f / sum;

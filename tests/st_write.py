@@ -33,3 +33,21 @@ def save(path, tensors, metadata=None):
         f.write(h)
         for b in blobs:
             f.write(b)
+
+
+def load(path):
+    """Reads a safetensors file into a dict of numpy arrays (F32/F16/I64)."""
+    import struct as _s
+    rev = {v: k for k, v in _DT.items()}
+    with open(path, 'rb') as f:
+        n = _s.unpack('<Q', f.read(8))[0]
+        header = json.loads(f.read(n))
+        data = f.read()
+    out = {}
+    for name, info in header.items():
+        if name == '__metadata__':
+            continue
+        b, e = info['data_offsets']
+        out[name] = np.frombuffer(data[b:e], dtype=rev[info['dtype']]).reshape(
+            info['shape']).copy()
+    return out

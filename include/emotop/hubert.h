@@ -97,6 +97,16 @@ int emo_hubert_forward(const struct emo_hubert *h, struct emo_hubert_state *s,
  * input as in HF's hidden_states[0]; layer num_layers is the final output. */
 const float *emo_hubert_hidden(const struct emo_hubert_state *s, int layer);
 
+/* Seconds spent per stage over all forwards of this state (for bench). */
+enum {
+	EMO_HUBERT_PROF_CONV, /* feature encoder */
+	EMO_HUBERT_PROF_PROJ, /* projection + positional conv */
+	EMO_HUBERT_PROF_ATTN, /* attention blocks (whole layers for large) */
+	EMO_HUBERT_PROF_FFN,  /* feed-forward blocks (base) */
+	EMO_HUBERT_PROF_N,
+};
+const double *emo_hubert_profile(const struct emo_hubert_state *s);
+
 #ifdef __cplusplus
 }
 #endif
