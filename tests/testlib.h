@@ -47,8 +47,12 @@ static inline void t_log_handler(enum emo_log_level level, const char *msg,
 				 void *ud)
 {
 	(void)ud;
-	if (level == EMO_LOG_ERROR)
-		snprintf(t_last_log, sizeof t_last_log, "%s", msg);
+	/* errors since the test last cleared t_last_log, joined by " | " */
+	if (level == EMO_LOG_ERROR) {
+		size_t l = strlen(t_last_log);
+		snprintf(t_last_log + l, sizeof t_last_log - l, "%s%s",
+			 l ? " | " : "", msg);
+	}
 	if (t_verbose_log || level <= EMO_LOG_WARN)
 		fprintf(stderr, "  [log %d] %s\n", (int)level, msg);
 }

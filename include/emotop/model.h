@@ -1,0 +1,64 @@
+/* emotop — a model directory: encoder + emotion head + labels.
+ *
+ * Layout (Hugging Face's, so downloaded models work as they are):
+ *   DIR/config.json               HF config; id2label; our "emotop_head"
+ *   DIR/model.safetensors         weights, HF tensor names
+ *   DIR/preprocessor_config.json  optional; do_normalize, sampling_rate
+ *
+ * Every tensor in the weights must be claimed by the encoder or the head: a
+ * stray tensor means the config and the weights disagree, and the load
+ * fails naming it. The model is immutable and may be shared by threads; a
+ * struct emo_model_state (activations, head scratch) belongs to one thread. */
+#ifndef EMOTOP_MODEL_H
+#define EMOTOP_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "emotop/head.h"
+#include "emotop/hubert.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define EMO_MAX_LABELS 64
+
+struct emo_model;
+struct emo_model_state;
+
+/* Loads DIR. With `require_head` false an encoder-only directory loads too
+ * (for `emotop embed` and `bench`). */
+int emo_model_load(const char *dir, bool require_head, struct emo_model **out);
+void emo_model_destroy(struct emo_model *m);
+
+/* Name shown to people: the directory's last component. */
+const char *emo_model_name(const struct emo_model *m);
+const char *emo_model_dir(const struct emo_model *m);
+const struct emo_hubert *emo_model_encoder(const struct emo_model *m);
+const struct emo_head *emo_model_head(const struct emo_model *m); /* or NULL */
+int emo_model_num_labels(const struct emo_model *m);
+const char *emo_model_label(const struct emo_model *m, int i);
+/* Index of a label by name (case-insensitive), or -1. */
+int emo_model_label_index(const struct emo_model *m, const char *name);
+
+/* SHA-256 of model.safetensors as 64 hex digits. Computed on first call
+ * (reads the whole file), cached; not thread safe on that first call. */
+const char *emo_model_sha256(struct emo_model *m);
+
+int emo_model_state_create(const struct emo_model *m, int max_samples,
+			   struct emo_model_state **out);
+void emo_model_state_destroy(struct emo_model_state *s);
+const struct emo_hubert_state *emo_model_state_encoder(const struct emo_model_state *s);
+int emo_model_state_max_samples(const struct emo_model_state *s);
+
+/* probs(num_labels) for n samples of 16 kHz audio. Returns frames used or
+ * a negative error (EMO_E_EMPTY when n is shorter than one frame).
+ * Allocates nothing. */
+int emo_model_infer(const struct emo_model *m, struct emo_model_state *s,
+		    const float *samples, int n, float *probs);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
