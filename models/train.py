@@ -1,0 +1,383 @@
+#!/usr/bin/python3
+"""Train emotop's HuBERT-LSTM emotion model on RAVDESS (CPU, PyTorch).
+
+Two modes:
+
+  scratch  (default) a small HuBERT-architecture encoder (conv feature
+           encoder + transformer, the structure the C engine runs) and the
+           paper's BiLSTM head (hidden 256), trained end to end.
+  frozen   the paper's setup for users who have real weights: a pretrained
+           encoder from an HF model directory (--encoder DIR, e.g.
+           facebook/hubert-base-ls960) stays frozen; only the BiLSTM head is
+           trained, on its last hidden state.
+
+Audio is trimmed with emotop's own VAD (`emotop vad --json`, cached), so
+training hears what the runtime hears. Augmentation: additive white
+Gaussian noise at a random SNR, random crops, random gain.
+
+Evaluation is speaker independent: --test-actors / --val-actors hold actors
+out; --rotate runs the paper's rotation (pairs of actors as test, the next
+pair as validation, the rest for training) over all folds and prints mean
+and best fold. --export DIR writes an emotop model directory.
+
+Example (the shipped model; the exact command is in its MODEL_CARD.md):
+  models/train.py --data ../shared/data/ravdess-16k --emotop build/emotop \\
+      --val-actors 19,20 --test-actors none --export models/emotop-small
+"""
+import argparse
+import glob
+import json
+import math
+import os
+import random
+import subprocess
+import sys
+import time
+
+import numpy as np
+import soundfile as sf
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torchaudio.models import wav2vec2_model
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, '..', 'tests'))
+import st_write  # noqa: E402
+
+LABELS = ['neutral', 'calm', 'happy', 'sad', 'angry', 'fearful', 'disgust',
+          'surprised']
+SR = 16000
+
+# The small encoder: HuBERT's conv stack (20 ms frames, 400-sample receptive
+# field) with narrower layers, and a 2-layer transformer.
+SMALL = dict(conv_dim=[32, 64, 64, 64, 64, 64, 64],
+             conv_kernel=[10, 3, 3, 3, 3, 2, 2],
+             conv_stride=[5, 2, 2, 2, 2, 2, 2],
+             hidden=128, layers=2, heads=4, ff=256, pos_k=32, pos_groups=8)
+
+
+def vad_trim(files, emotop, cache):
+    """{path: (start, end) seconds} from `emotop vad --json`, cached."""
+    segs = {}
+    if os.path.exists(cache):
+        with open(cache) as f:
+            segs = json.load(f)
+    todo = [f for f in files if f not in segs]
+    for i in range(0, len(todo), 200):
+        out = subprocess.run([emotop, 'vad', '--json'] + todo[i:i + 200],
+                             check=True, capture_output=True, text=True).stdout
+        for line in out.splitlines():
+            r = json.loads(line)
+            s = r['segments']
+            segs[r['file']] = ([s[0][0], s[-1][1]] if s else [0, r['duration']])
+    if todo:
+        with open(cache, 'w') as f:
+            json.dump(segs, f)
+    return segs
+
+
+def load_corpus(data, emotop, cache):
+    files = sorted(glob.glob(os.path.join(data, 'Actor_*', '*.flac')) +
+                   glob.glob(os.path.join(data, 'Actor_*', '*.wav')))
+    if not files:
+        sys.exit(f'no RAVDESS files under {data}')
+    segs = vad_trim(files, emotop, cache)
+    items = []
+    for f in files:
+        parts = os.path.basename(f).split('.')[0].split('-')
+        emo, actor = int(parts[2]) - 1, int(parts[6])
+        x, sr = sf.read(f, dtype='float32')
+        if sr != SR:
+            sys.exit(f'{f}: {sr} Hz; expected 16 kHz audio')
+        if x.ndim > 1:
+            x = x.mean(1)
+        a, b = segs[f]
+        y = x[int(a * SR):int(b * SR)]
+        if len(y) < SR // 2:
+            y = x
+        items.append((f, torch.from_numpy(y.copy()), emo, actor))
+    return items
+
+
+class HubertLSTM(nn.Module):
+    def __init__(self, enc, hidden, lstm_hidden=256, n_cls=8):
+        super().__init__()
+        self.enc = enc
+        self.lstm = nn.LSTM(hidden, lstm_hidden, batch_first=True,
+                            bidirectional=True)
+        self.classifier = nn.Linear(2 * lstm_hidden, n_cls)
+
+    def features(self, x):
+        # last hidden state, as emotop's head reads it (layer -1)
+        feats, _ = self.enc.feature_extractor(x, None)
+        return self.enc.encoder(feats)
+
+    def forward(self, x, frozen=False):
+        if frozen:
+            with torch.no_grad():
+                h = self.features(x)
+        else:
+            h = self.features(x)
+        y, _ = self.lstm(h)
+        return self.classifier(y.mean(1))
+
+
+def normalize(x):
+    return (x - x.mean(-1, keepdim=True)) / torch.sqrt(
+        x.var(-1, unbiased=False, keepdim=True) + 1e-7)
+
+
+def small_encoder():
+    s = SMALL
+    conv = list(zip(s['conv_dim'], s['conv_kernel'], s['conv_stride']))
+    return wav2vec2_model('group_norm', conv, False, s['hidden'], 0.1,
+                          s['pos_k'], s['pos_groups'], s['layers'], s['heads'],
+                          0.1, s['ff'], 0.1, 0.1, False, 0.0, None)
+
+
+def batches(items, bs, crop, rng, augment):
+    idx = list(range(len(items)))
+    rng.shuffle(idx)
+    for i in range(0, len(idx), bs):
+        xs, ys = [], []
+        for j in idx[i:i + bs]:
+            _, x, y, _ = items[j]
+            n = int(crop * SR)
+            if len(x) > n:
+                o = rng.randrange(len(x) - n)
+                x = x[o:o + n]
+            else:
+                x = F.pad(x, (0, n - len(x)))
+            if augment:
+                x = x * 10 ** (rng.uniform(-6, 6) / 20)
+                if rng.random() < 0.6:  # AWGN at 5..40 dB SNR
+                    snr = rng.uniform(5, 40)
+                    p = x.pow(2).mean() + 1e-10
+                    x = x + torch.randn_like(x) * torch.sqrt(p / 10 ** (snr / 10))
+            xs.append(x)
+            ys.append(y)
+        yield normalize(torch.stack(xs)), torch.tensor(ys)
+
+
+@torch.no_grad()
+def predict(model, items, frozen):
+    model.eval()
+    out = []
+    for _, x, _, _ in items:
+        out.append(torch.softmax(model(normalize(x[None]), frozen), -1)[0])
+    return torch.stack(out) if out else torch.zeros(0, 8)
+
+
+def metrics(probs, items):
+    y = np.array([it[2] for it in items])
+    p = probs.argmax(-1).numpy()
+    cm = np.zeros((8, 8), dtype=int)
+    for a, b in zip(y, p):
+        cm[a, b] += 1
+    recall = np.array([cm[i, i] / max(cm[i].sum(), 1) for i in range(8)])
+    prec = np.array([cm[i, i] / max(cm[:, i].sum(), 1) for i in range(8)])
+    f1 = np.where(prec + recall > 0, 2 * prec * recall / (prec + recall + 1e-12), 0)
+    acc = float((p == y).mean()) if len(y) else 0.0
+    # WA = overall accuracy; UA = mean per-class recall (the papers' terms)
+    return {'accuracy': acc, 'WA': acc, 'UA': float(recall.mean()),
+            'precision': prec.tolist(), 'recall': recall.tolist(),
+            'f1': f1.tolist(), 'confusion': cm.tolist()}
+
+
+def train(items, train_actors, val_actors, args, log=print):
+    torch.manual_seed(args.seed)
+    rng = random.Random(args.seed)
+    tr = [it for it in items if it[3] in train_actors]
+    va = [it for it in items if it[3] in val_actors]
+    frozen = args.mode == 'frozen'
+    if frozen:
+        enc, hidden = load_hf_encoder(args.encoder)
+    else:
+        enc, hidden = small_encoder(), SMALL['hidden']
+    model = HubertLSTM(enc, hidden)
+    params = [p for n, p in model.named_parameters()
+              if not (frozen and n.startswith('enc.'))]
+    opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=1e-2)
+    steps = args.epochs * math.ceil(len(tr) / args.batch)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, args.lr, total_steps=steps,
+                                                pct_start=0.15)
+    best, best_state = -1, None
+    for ep in range(args.epochs):
+        model.train()
+        if frozen:
+            model.enc.eval()
+        t0, tot, n = time.time(), 0.0, 0
+        for x, y in batches(tr, args.batch, args.crop, rng, True):
+            loss = F.cross_entropy(model(x, frozen), y, label_smoothing=0.1)
+            opt.zero_grad()
+            loss.backward()
+            nn.utils.clip_grad_norm_(params, 5.0)
+            opt.step()
+            sched.step()
+            tot += loss.item() * len(y)
+            n += len(y)
+        msg = f'epoch {ep + 1}/{args.epochs} loss {tot / n:.3f} ({time.time() - t0:.0f} s)'
+        if va:
+            m = metrics(predict(model, va, frozen), va)
+            msg += f' val acc {m["accuracy"]:.3f} UA {m["UA"]:.3f}'
+            if m['accuracy'] >= best:
+                best = m['accuracy']
+                best_state = {k: v.clone() for k, v in model.state_dict().items()}
+        log(msg)
+    if best_state is not None and args.select_best:
+        model.load_state_dict(best_state)
+    return model
+
+
+def load_hf_encoder(d):
+    """An HF hubert/wav2vec2 directory as a torchaudio model (frozen mode)."""
+    with open(os.path.join(d, 'config.json')) as f:
+        c = json.load(f)
+    conv = list(zip(c['conv_dim'], c['conv_kernel'], c['conv_stride']))
+    large = c.get('do_stable_layer_norm', False)
+    m = wav2vec2_model('layer_norm' if c.get('feat_extract_norm') == 'layer'
+                       else 'group_norm', conv, c.get('conv_bias', False),
+                       c['hidden_size'], 0.0, c['num_conv_pos_embeddings'],
+                       c['num_conv_pos_embedding_groups'],
+                       c['num_hidden_layers'], c['num_attention_heads'], 0.0,
+                       c['intermediate_size'], 0.0, 0.0, large, 0.0, None)
+    sd = st_write.load(os.path.join(d, 'model.safetensors'))
+    mapped = {}
+    for k, v in sd.items():
+        for p in ('hubert.', 'wav2vec2.'):
+            if k.startswith(p):
+                k = k[len(p):]
+        k = k.replace('.parametrizations.weight.original0', '.weight_g')
+        k = k.replace('.parametrizations.weight.original1', '.weight_v')
+        if k.startswith('feature_projection.'):
+            k = 'encoder.' + k
+        elif k.startswith('encoder.'):
+            k = 'encoder.transformer.' + k[len('encoder.'):]
+        mapped[k] = torch.from_numpy(v)
+    mapped = {k: v for k, v in mapped.items() if k in m.state_dict()}
+    m.load_state_dict(mapped, strict=True)
+    for p in m.parameters():
+        p.requires_grad = False
+    return m, c['hidden_size']
+
+
+def export(model, out, args, card_extra):
+    os.makedirs(out, exist_ok=True)
+    s = SMALL
+    cfg = {
+        'architectures': ['EmotopHubertLSTM'], 'model_type': 'hubert',
+        'conv_dim': s['conv_dim'], 'conv_kernel': s['conv_kernel'],
+        'conv_stride': s['conv_stride'], 'conv_bias': False,
+        'feat_extract_norm': 'group', 'feat_extract_activation': 'gelu',
+        'do_stable_layer_norm': False, 'feat_proj_layer_norm': True,
+        'hidden_size': s['hidden'], 'num_hidden_layers': s['layers'],
+        'num_attention_heads': s['heads'], 'intermediate_size': s['ff'],
+        'hidden_act': 'gelu', 'layer_norm_eps': 1e-5,
+        'num_conv_pos_embeddings': s['pos_k'],
+        'num_conv_pos_embedding_groups': s['pos_groups'],
+        'id2label': {str(i): l for i, l in enumerate(LABELS)},
+        'label2id': {l: i for i, l in enumerate(LABELS)},
+        'emotop_head': {'type': 'bilstm', 'hidden_size': 256, 'num_layers': 1,
+                        'pooling': 'mean', 'layer': -1},
+    }
+    with open(os.path.join(out, 'config.json'), 'w') as f:
+        json.dump(cfg, f, indent=2)
+    with open(os.path.join(out, 'preprocessor_config.json'), 'w') as f:
+        json.dump({'do_normalize': True, 'sampling_rate': SR,
+                   'feature_size': 1, 'padding_value': 0.0}, f, indent=2)
+    sd = {}
+    for k, v in model.state_dict().items():
+        if k.startswith('enc.'):
+            k = k[4:]
+            if k.startswith('aux'):
+                continue
+            k = k.replace('encoder.transformer.', 'encoder.')
+            k = k.replace('encoder.feature_projection.', 'feature_projection.')
+            k = 'hubert.' + k
+        sd[k] = v.contiguous()
+    st_write.save(os.path.join(out, 'model.safetensors'), sd,
+                  {'format': 'pt', 'trainer': 'models/train.py'})
+    with open(os.path.join(out, 'training.json'), 'w') as f:
+        json.dump(card_extra, f, indent=1)
+    print('exported', out)
+
+
+def parse_actors(s):
+    return [] if s in ('', 'none') else [int(a) for a in s.split(',')]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter,
+                                 epilog=__doc__[__doc__.index('Two modes'):])
+    ap.add_argument('--data', default=os.path.join(HERE, '..', '..', 'shared',
+                                                   'data', 'ravdess-16k'))
+    ap.add_argument('--emotop', default=os.path.join(HERE, '..', 'build', 'emotop'))
+    ap.add_argument('--mode', choices=['scratch', 'frozen'], default='scratch')
+    ap.add_argument('--encoder', help='HF model directory (frozen mode)')
+    ap.add_argument('--epochs', type=int, default=30)
+    ap.add_argument('--batch', type=int, default=16)
+    ap.add_argument('--crop', type=float, default=2.0)
+    ap.add_argument('--lr', type=float, default=2e-3)
+    ap.add_argument('--seed', type=int, default=0)
+    ap.add_argument('--threads', type=int, default=2)
+    ap.add_argument('--val-actors', default='none')
+    ap.add_argument('--test-actors', default='none')
+    ap.add_argument('--select-best', action='store_true',
+                    help='keep the epoch with the best validation accuracy')
+    ap.add_argument('--rotate', action='store_true',
+                    help='actor rotation over all folds (2 test, 2 val)')
+    ap.add_argument('--folds', type=int, default=0,
+                    help='with --rotate: run only the first N folds')
+    ap.add_argument('--export', help='write an emotop model directory here')
+    ap.add_argument('--results', help='write metrics JSON here')
+    a = ap.parse_args()
+    if a.mode == 'frozen' and not a.encoder:
+        sys.exit('--mode frozen needs --encoder DIR')
+    torch.set_num_threads(a.threads)
+    cache = os.path.join(os.path.dirname(a.export or a.results or '.') or '.',
+                         '.vad-cache.json')
+    items = load_corpus(a.data, a.emotop, cache)
+    actors = sorted({it[3] for it in items})
+    results = {'command': ' '.join(sys.argv), 'folds': []}
+    if a.rotate:
+        folds = [(actors[i:i + 2], actors[(i + 2) % len(actors):(i + 2) % len(actors) + 2])
+                 for i in range(0, len(actors), 2)]
+        if a.folds:
+            folds = folds[:a.folds]
+        for test, val in folds:
+            train_a = [x for x in actors if x not in test + val]
+            print(f'fold test {test} val {val}', flush=True)
+            model = train(items, train_a, val, a, lambda m: print('  ' + m, flush=True))
+            te = [it for it in items if it[3] in test]
+            m = metrics(predict(model, te, a.mode == 'frozen'), te)
+            m.update(test=test, val=val)
+            results['folds'].append(m)
+            print(f'  test acc {m["accuracy"]:.3f} UA {m["UA"]:.3f}', flush=True)
+        accs = [f['accuracy'] for f in results['folds']]
+        results['mean_accuracy'] = float(np.mean(accs))
+        results['best_accuracy'] = float(np.max(accs))
+        results['mean_UA'] = float(np.mean([f['UA'] for f in results['folds']]))
+        print(f'mean acc {results["mean_accuracy"]:.3f} best {results["best_accuracy"]:.3f}'
+              f' mean UA {results["mean_UA"]:.3f}')
+    else:
+        test, val = parse_actors(a.test_actors), parse_actors(a.val_actors)
+        train_a = [x for x in actors if x not in test + val]
+        model = train(items, train_a, val, a, lambda m: print(m, flush=True))
+        for name, group in (('val', val), ('test', test)):
+            g = [it for it in items if it[3] in group]
+            if g:
+                m = metrics(predict(model, g, a.mode == 'frozen'), g)
+                m['actors'] = group
+                results[name] = m
+                print(f'{name} actors {group}: acc {m["accuracy"]:.3f} UA {m["UA"]:.3f}')
+        if a.export:
+            export(model, a.export, a, results)
+    if a.results:
+        with open(a.results, 'w') as f:
+            json.dump(results, f, indent=1)
+
+
+if __name__ == '__main__':
+    main()
