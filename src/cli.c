@@ -1,0 +1,151 @@
+/* Helpers shared by the commands: option parsing, logging to stderr,
+ * the VAD options. */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include "cli.h"
+
+const char *prog = "emotop";
+
+void stderr_log(enum emo_log_level level, const char *msg, void *ud)
+{
+	(void)ud;
+	static const char *const tags[] = {"error", "warning", "info", "debug"};
+	fprintf(stderr, "%s: %s: %s\n", prog, tags[level], msg);
+}
+
+double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+long peak_rss_kib(void)
+{
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	return ru.ru_maxrss;
+}
+
+/* Default model directory: $EMOTOP_MODEL, else the one beside the
+ * executable's source tree (build dir), else the installed one. */
+const char *default_model(void)
+{
+	const char *e = getenv("EMOTOP_MODEL");
+	if (e && *e)
+		return e;
+	return EMOTOP_DEFAULT_MODEL;
+}
+
+bool parse_double(const char *s, double lo, double hi, double *out)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (errno || end == s || *end || !(v >= lo && v <= hi))
+		return false;
+	*out = v;
+	return true;
+}
+
+bool parse_int(const char *s, long lo, long hi, long *out)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < lo || v > hi)
+		return false;
+	*out = v;
+	return true;
+}
+
+int usage_error(const char *cmd, const char *fmt, const char *arg)
+{
+	fprintf(stderr, "%s%s%s: ", prog, cmd ? " " : "", cmd ? cmd : "");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\nTry '%s %s--help'.\n", prog, cmd ? cmd : "");
+	return EXIT_USAGE;
+}
+
+void json_print_string(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else if (c < 0x20)
+			fprintf(f, "\\u%04x", c);
+		else
+			fputc(c, f);
+	}
+	fputc('"', f);
+}
+
+const char vad_options_help[] =
+	"VAD options (defaults in brackets):\n"
+	"      --vad-frame MS         frame length, 10..30 [20]\n"
+	"      --vad-on P             score that starts speech [0.5]\n"
+	"      --vad-off P            score below which speech may end [0.35]\n"
+	"      --vad-hangover MS      speech held after the score drops [100]\n"
+	"      --vad-min-speech MS    shorter speech is ignored [100]\n"
+	"      --vad-min-silence MS   shorter pauses are bridged [300]\n"
+	"      --vad-pad MS           padding around each segment [100]\n"
+	"      --vad-snr DB           level over the noise floor scoring 0.5 [9]\n"
+	"      --vad-min-level DBFS   quieter frames are never speech [-60]\n"
+	"      --vad-floor-window MS  noise floor = quietest level over this [1500]\n";
+
+/* Returns 1 if `c` was a VAD option (applied to cfg), 0 if not, or
+ * EXIT_USAGE (negated) for a bad value. */
+int vad_option(int c, const char *arg, struct emo_vad_config *cfg,
+		      const char *cmd)
+{
+	double d;
+	switch (c) {
+	case OPT_VAD_FRAME:
+		if (!parse_double(arg, 10, 30, &d)) goto bad;
+		cfg->frame_ms = (int)d; return 1;
+	case OPT_VAD_ON:
+		if (!parse_double(arg, 0.01, 1, &d)) goto bad;
+		cfg->threshold_on = (float)d; return 1;
+	case OPT_VAD_OFF:
+		if (!parse_double(arg, 0, 1, &d)) goto bad;
+		cfg->threshold_off = (float)d; return 1;
+	case OPT_VAD_HANGOVER:
+		if (!parse_double(arg, 0, 10000, &d)) goto bad;
+		cfg->hangover_ms = (int)d; return 1;
+	case OPT_VAD_MIN_SPEECH:
+		if (!parse_double(arg, 0, 10000, &d)) goto bad;
+		cfg->min_speech_ms = (int)d; return 1;
+	case OPT_VAD_MIN_SILENCE:
+		if (!parse_double(arg, 0, 10000, &d)) goto bad;
+		cfg->min_silence_ms = (int)d; return 1;
+	case OPT_VAD_PAD:
+		if (!parse_double(arg, 0, 10000, &d)) goto bad;
+		cfg->pad_ms = (int)d; return 1;
+	case OPT_VAD_SNR:
+		if (!parse_double(arg, -20, 60, &d)) goto bad;
+		cfg->snr_db = (float)d; return 1;
+	case OPT_VAD_MIN_LEVEL:
+		if (!parse_double(arg, -140, 0, &d)) goto bad;
+		cfg->min_level_dbfs = (float)d; return 1;
+	case OPT_VAD_FLOOR_WINDOW:
+		if (!parse_double(arg, 100, 60000, &d)) goto bad;
+		cfg->floor_window_ms = (int)d; return 1;
+	default:
+		return 0;
+	}
+bad:
+	usage_error(cmd, "bad value '%s' for a --vad option (see --help)", arg);
+	return -EXIT_USAGE;
+}
+

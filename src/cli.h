@@ -1,0 +1,64 @@
+/* Shared pieces of the command line (not part of libemotop): option
+ * parsing helpers, the VAD options every analysing command takes, and the
+ * commands' entry points. */
+#ifndef EMOTOP_CLI_H
+#define EMOTOP_CLI_H
+
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "emotop/analyzer.h"
+#include "emotop/error.h"
+#include "emotop/vad.h"
+
+#ifndef EMOTOP_VERSION
+#define EMOTOP_VERSION "0.1.0"
+#endif
+#ifndef EMOTOP_DEFAULT_MODEL
+#define EMOTOP_DEFAULT_MODEL "models/emotop-small"
+#endif
+
+enum { EXIT_USAGE = 2, EXIT_PARTIAL = 3 };
+
+extern const char *prog;
+
+double now_s(void);
+long peak_rss_kib(void);
+const char *default_model(void);
+bool parse_double(const char *s, double lo, double hi, double *out);
+bool parse_int(const char *s, long lo, long hi, long *out);
+int usage_error(const char *cmd, const char *fmt, const char *arg);
+void stderr_log(enum emo_log_level level, const char *msg, void *ud);
+/* Writes s as a JSON string (with quotes). */
+void json_print_string(FILE *f, const char *s);
+
+enum {
+	OPT_VAD_FRAME = 1000, OPT_VAD_ON, OPT_VAD_OFF, OPT_VAD_HANGOVER,
+	OPT_VAD_MIN_SPEECH, OPT_VAD_MIN_SILENCE, OPT_VAD_PAD, OPT_VAD_SNR,
+	OPT_VAD_MIN_LEVEL, OPT_VAD_FLOOR_WINDOW,
+	OPT_CLI_BASE = 1100, /* commands number their own long-only options from here */
+};
+
+#define VAD_LONG_OPTIONS                                                      \
+	{"vad-frame", required_argument, 0, OPT_VAD_FRAME},                   \
+	{"vad-on", required_argument, 0, OPT_VAD_ON},                         \
+	{"vad-off", required_argument, 0, OPT_VAD_OFF},                       \
+	{"vad-hangover", required_argument, 0, OPT_VAD_HANGOVER},             \
+	{"vad-min-speech", required_argument, 0, OPT_VAD_MIN_SPEECH},         \
+	{"vad-min-silence", required_argument, 0, OPT_VAD_MIN_SILENCE},       \
+	{"vad-pad", required_argument, 0, OPT_VAD_PAD},                       \
+	{"vad-snr", required_argument, 0, OPT_VAD_SNR},                       \
+	{"vad-min-level", required_argument, 0, OPT_VAD_MIN_LEVEL},           \
+	{"vad-floor-window", required_argument, 0, OPT_VAD_FLOOR_WINDOW}
+
+extern const char vad_options_help[];
+int vad_option(int c, const char *arg, struct emo_vad_config *cfg, const char *cmd);
+
+int cmd_devices(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
+int cmd_vad(int argc, char **argv);
+int cmd_analyze(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
+
+#endif
