@@ -128,12 +128,17 @@ def normalize(x):
         x.var(-1, unbiased=False, keepdim=True) + 1e-7)
 
 
-def small_encoder():
+def small_encoder(variant='base'):
+    """base: HuBERT-base structure (GroupNorm on the first conv, post-norm
+    layers); large: LayerNorm after every conv, pre-norm layers. Both run
+    in the C engine."""
     s = SMALL
     conv = list(zip(s['conv_dim'], s['conv_kernel'], s['conv_stride']))
-    return wav2vec2_model('group_norm', conv, False, s['hidden'], 0.1,
-                          s['pos_k'], s['pos_groups'], s['layers'], s['heads'],
-                          0.1, s['ff'], 0.1, 0.1, False, 0.0, None)
+    large = variant == 'large'
+    return wav2vec2_model('layer_norm' if large else 'group_norm', conv, large,
+                          s['hidden'], 0.1, s['pos_k'], s['pos_groups'],
+                          s['layers'], s['heads'], 0.1, s['ff'], 0.1, 0.1,
+                          large, 0.0, None)
 
 
 def batches(items, bs, crop, rng, augment):
@@ -194,7 +199,7 @@ def train(items, train_actors, val_actors, args, log=print):
     if frozen:
         enc, hidden = load_hf_encoder(args.encoder)
     else:
-        enc, hidden = small_encoder(), SMALL['hidden']
+        enc, hidden = small_encoder(args.variant), SMALL['hidden']
     model = HubertLSTM(enc, hidden)
     params = [p for n, p in model.named_parameters()
               if not (frozen and n.startswith('enc.'))]
@@ -212,7 +217,7 @@ def train(items, train_actors, val_actors, args, log=print):
             loss = F.cross_entropy(model(x, frozen), y, label_smoothing=0.1)
             opt.zero_grad()
             loss.backward()
-            nn.utils.clip_grad_norm_(params, 5.0)
+            nn.utils.clip_grad_norm_(params, args.clip)
             opt.step()
             sched.step()
             tot += loss.item() * len(y)
@@ -265,12 +270,14 @@ def load_hf_encoder(d):
 def export(model, out, args, card_extra):
     os.makedirs(out, exist_ok=True)
     s = SMALL
+    large = args.variant == 'large'
     cfg = {
         'architectures': ['EmotopHubertLSTM'], 'model_type': 'hubert',
         'conv_dim': s['conv_dim'], 'conv_kernel': s['conv_kernel'],
-        'conv_stride': s['conv_stride'], 'conv_bias': False,
-        'feat_extract_norm': 'group', 'feat_extract_activation': 'gelu',
-        'do_stable_layer_norm': False, 'feat_proj_layer_norm': True,
+        'conv_stride': s['conv_stride'], 'conv_bias': large,
+        'feat_extract_norm': 'layer' if large else 'group',
+        'feat_extract_activation': 'gelu',
+        'do_stable_layer_norm': large, 'feat_proj_layer_norm': True,
         'hidden_size': s['hidden'], 'num_hidden_layers': s['layers'],
         'num_attention_heads': s['heads'], 'intermediate_size': s['ff'],
         'hidden_act': 'gelu', 'layer_norm_eps': 1e-5,
@@ -316,10 +323,14 @@ def main():
     ap.add_argument('--emotop', default=os.path.join(HERE, '..', 'build', 'emotop'))
     ap.add_argument('--mode', choices=['scratch', 'frozen'], default='scratch')
     ap.add_argument('--encoder', help='HF model directory (frozen mode)')
+    ap.add_argument('--variant', choices=['base', 'large'], default='base',
+                    help='encoder structure for scratch mode')
+    ap.add_argument('--clip', type=float, default=1.0,
+                    help='gradient norm clip')
     ap.add_argument('--epochs', type=int, default=30)
     ap.add_argument('--batch', type=int, default=16)
     ap.add_argument('--crop', type=float, default=2.0)
-    ap.add_argument('--lr', type=float, default=2e-3)
+    ap.add_argument('--lr', type=float, default=5e-4)
     ap.add_argument('--seed', type=int, default=0)
     ap.add_argument('--threads', type=int, default=2)
     ap.add_argument('--val-actors', default='none')

@@ -60,5 +60,6 @@ int cmd_bench(int argc, char **argv);
 int cmd_vad(int argc, char **argv);
 int cmd_analyze(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
+int cmd_live(int argc, char **argv);
 
 #endif

@@ -21,7 +21,8 @@ struct command {
 };
 
 static const struct command commands[] = {
-	{"devices", cmd_devices, "list audio input devices"},
+	{"devices", cmd_devices, "list audio input devices with their rates"},
+	{"live", cmd_live, "live emotion from a device or file (the default)"},
 	{"analyze", cmd_analyze, "emotions in audio files, per window and overall"},
 	{"eval", cmd_eval, "accuracy on a RAVDESS-named corpus"},
 	{"vad", cmd_vad, "speech segments of audio files"},
@@ -30,7 +31,7 @@ static const struct command commands[] = {
 
 static void main_help(FILE *f)
 {
-	fprintf(f, "Usage: emotop COMMAND [OPTIONS]\n"
+	fprintf(f, "Usage: emotop [COMMAND] [OPTIONS]   (the default command is live)\n"
 		   "Real-time speech emotion analysis (HuBERT + BiLSTM) in the terminal.\n\n"
 		   "Commands:\n");
 	for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
@@ -69,10 +70,11 @@ int main(int argc, char **argv)
 	maybe_reexec_for_blas(argv);
 	emo_log_set_handler(stderr_log, NULL);
 	emo_log_set_level(getenv("EMOTOP_DEBUG") ? EMO_LOG_DEBUG : EMO_LOG_INFO);
-	if (argc < 2) {
-		main_help(stderr);
-		return EXIT_USAGE;
-	}
+	/* no command, or options first: live is the default command */
+	if (argc < 2 || (argv[1][0] == '-' && strcmp(argv[1], "--help") &&
+			 strcmp(argv[1], "-h") && strcmp(argv[1], "--version") &&
+			 strcmp(argv[1], "-V")))
+		return cmd_live(argc, argv);
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
 	    !strcmp(argv[1], "help")) {
 		main_help(stdout);

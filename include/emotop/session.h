@@ -1,0 +1,67 @@
+/* emotop — session logs: JSON Lines, version 1 (man emotop, FILE FORMAT).
+ *
+ * Writer: one JSON object per line, each flushed as written, so a crash
+ * loses at most the line being written. The first write error (a full
+ * disk) is kept and reported; lines already written stay valid JSON.
+ * Reader: accepts a truncated last line (crash, power loss), reports any
+ * other malformed line with its number, and skips unknown record types
+ * with a warning (newer versions may add some). */
+#ifndef EMOTOP_SESSION_H
+#define EMOTOP_SESSION_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "emotop/analyzer.h"
+#include "emotop/model.h"
+#include "emotop/stream.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define EMO_SESSION_VERSION 1
+
+struct emo_session_info {
+	const char *source_kind;   /* "device" or "file" */
+	const char *source_name;
+	int source_rate, source_channels;
+	struct emo_model *model;
+	const struct emo_analyzer_config *analysis;
+	const char *resample;      /* "fast", "medium", "best" */
+	const char *recording;     /* path or NULL */
+};
+
+struct emo_session_writer;
+
+/* path NULL: write to `f` (stdout for --no-tui). With a path, the file is
+ * created exclusively: an existing file is never overwritten (EMO_E_EXISTS). */
+int emo_session_writer_open(const char *path, FILE *f,
+			    struct emo_session_writer **out);
+/* Closes (fsyncs a file). Returns the first write error, if any. */
+int emo_session_writer_close(struct emo_session_writer *w);
+/* First write error (negative errno), or 0. */
+int emo_session_writer_error(const struct emo_session_writer *w);
+
+int emo_session_write_header(struct emo_session_writer *w,
+			     const struct emo_session_info *info);
+int emo_session_write_window(struct emo_session_writer *w,
+			     const struct emo_model *m, const struct emo_result *r,
+			     double latency_s);
+int emo_session_write_speech(struct emo_session_writer *w, double t0, double t1);
+/* kind: "pause", "resume", "overrun", "device_error", "record_error"...;
+ * detail may be NULL. */
+int emo_session_write_event(struct emo_session_writer *w, double t,
+			    const char *kind, const char *detail, int64_t count);
+int emo_session_write_end(struct emo_session_writer *w, const char *reason,
+			  const struct emo_stream_stats *s);
+
+/* A default log name in the current directory:
+ * emotop-YYYYmmdd-HHMMSS.jsonl (local time). */
+void emo_session_default_name(char *buf, size_t n);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

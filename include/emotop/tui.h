@@ -1,0 +1,53 @@
+/* emotop — the ncurses interface.
+ *
+ * Runs on the main thread. It consumes stream events (emo_tui_event), reads
+ * keys and redraws (emo_tui_update) at most ~30 times a second and only
+ * when something changed; emo_tui_timeout_ms() tells the caller's poll()
+ * how long it may sleep. Resizes are handled in the UI loop (ncurses'
+ * KEY_RESIZE), never in a signal handler. NO_COLOR is honoured. While the
+ * TUI runs, library log messages go to its message line. The terminal is
+ * restored by emo_tui_destroy(), which every exit path calls. */
+#ifndef EMOTOP_TUI_H
+#define EMOTOP_TUI_H
+
+#include <stdbool.h>
+
+#include "emotop/analyzer.h"
+#include "emotop/model.h"
+#include "emotop/stream.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct emo_tui_config {
+	const struct emo_model *model;
+	struct emo_stream *stream;  /* NULL in replay */
+	const char *source_name;
+	bool source_is_file;
+	const char *log_path, *record_path;
+	const char *note;           /* shown under the title, e.g. demo input */
+	const struct emo_analyzer_config *analysis;
+};
+
+enum emo_tui_action { EMO_TUI_NONE, EMO_TUI_QUIT, EMO_TUI_PAUSE,
+		      EMO_TUI_SEEK_BACK, EMO_TUI_SEEK_FWD, EMO_TUI_FASTER,
+		      EMO_TUI_SLOWER };
+
+struct emo_tui;
+
+int emo_tui_create(const struct emo_tui_config *cfg, struct emo_tui **out);
+void emo_tui_destroy(struct emo_tui *t);
+void emo_tui_event(struct emo_tui *t, const struct emo_event *ev);
+/* Reads keys, redraws if due; returns what the user asked for. */
+enum emo_tui_action emo_tui_update(struct emo_tui *t);
+int emo_tui_timeout_ms(const struct emo_tui *t);
+void emo_tui_message(struct emo_tui *t, const char *msg);
+/* Replay: the clock and state shown in the status line. */
+void emo_tui_set_replay(struct emo_tui *t, double pos_s, double total_s,
+			double speed, bool paused);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

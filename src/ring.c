@@ -1,0 +1,164 @@
+/* SPSC lock-free float ring (see include/emotop/ring.h).
+ *
+ * Memory ordering, the usual pair: each side loads the other side's index
+ * with acquire (so the data the other side wrote or finished reading before
+ * publishing the index is visible) and publishes its own index with release
+ * (so its data accesses happen before the index moves). Each index is
+ * written by one thread only, so its owner may read it relaxed. */
+#include <errno.h>
+#include <stdalign.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "emotop/ring.h"
+
+struct emo_ring {
+	/* producer-owned: write index and the overflow counter */
+	alignas(64) _Atomic uint32_t w;
+	_Atomic uint64_t overflow;
+	/* consumer-owned: read index, on its own cache line so the two
+	 * threads do not false-share */
+	alignas(64) _Atomic uint32_t r;
+	alignas(64) uint32_t mask;
+	float *buf;
+};
+
+int emo_ring_create(size_t capacity, uint32_t start_index, struct emo_ring **out)
+{
+	*out = NULL;
+	if (capacity < 2 || capacity > (1u << 30))
+		return -EINVAL;
+	size_t cap = 2;
+	while (cap < capacity)
+		cap <<= 1;
+	struct emo_ring *r = aligned_alloc(64, (sizeof *r + 63) & ~(size_t)63);
+	if (!r)
+		return -ENOMEM;
+	memset(r, 0, sizeof *r);
+	r->buf = calloc(cap, sizeof(float));
+	if (!r->buf) {
+		free(r);
+		return -ENOMEM;
+	}
+	r->mask = (uint32_t)(cap - 1);
+	atomic_init(&r->w, start_index);
+	atomic_init(&r->r, start_index);
+	atomic_init(&r->overflow, 0);
+	*out = r;
+	return 0;
+}
+
+void emo_ring_destroy(struct emo_ring *r)
+{
+	if (!r)
+		return;
+	free(r->buf);
+	free(r);
+}
+
+size_t emo_ring_capacity(const struct emo_ring *r)
+{
+	return (size_t)r->mask + 1;
+}
+
+static void regions(struct emo_ring *r, uint32_t start, size_t n,
+		    struct emo_ring_regions *reg)
+{
+	size_t cap = (size_t)r->mask + 1, off = start & r->mask;
+	size_t first = cap - off < n ? cap - off : n;
+	reg->p[0] = r->buf + off;
+	reg->n[0] = first;
+	reg->p[1] = r->buf;
+	reg->n[1] = n - first;
+}
+
+size_t emo_ring_write_acquire(struct emo_ring *r, struct emo_ring_regions *reg)
+{
+	/* relaxed: w is ours; acquire: the reader is done with [old r, r) */
+	uint32_t w = atomic_load_explicit(&r->w, memory_order_relaxed);
+	uint32_t rd = atomic_load_explicit(&r->r, memory_order_acquire);
+	size_t used = (uint32_t)(w - rd); /* unsigned wrap gives the distance */
+	size_t free_n = (size_t)r->mask + 1 - used;
+	regions(r, w, free_n, reg);
+	return free_n;
+}
+
+void emo_ring_write_commit(struct emo_ring *r, size_t n)
+{
+	uint32_t w = atomic_load_explicit(&r->w, memory_order_relaxed);
+	/* release: the samples written above are visible before w moves */
+	atomic_store_explicit(&r->w, w + (uint32_t)n, memory_order_release);
+}
+
+void emo_ring_overflow_add(struct emo_ring *r, size_t n)
+{
+	/* relaxed: a statistic; readers need no ordering with the data */
+	atomic_fetch_add_explicit(&r->overflow, n, memory_order_relaxed);
+}
+
+size_t emo_ring_write(struct emo_ring *r, const float *x, size_t n)
+{
+	struct emo_ring_regions reg;
+	size_t free_n = emo_ring_write_acquire(r, &reg);
+	size_t k = n < free_n ? n : free_n;
+	size_t a = k < reg.n[0] ? k : reg.n[0];
+	memcpy(reg.p[0], x, a * sizeof(float));
+	memcpy(reg.p[1], x + a, (k - a) * sizeof(float));
+	emo_ring_write_commit(r, k);
+	if (k < n)
+		emo_ring_overflow_add(r, n - k);
+	return k;
+}
+
+size_t emo_ring_read_acquire(struct emo_ring *r, struct emo_ring_regions *reg)
+{
+	/* acquire: the writer's samples up to w are visible */
+	uint32_t w = atomic_load_explicit(&r->w, memory_order_acquire);
+	uint32_t rd = atomic_load_explicit(&r->r, memory_order_relaxed);
+	size_t avail = (uint32_t)(w - rd);
+	regions(r, rd, avail, reg);
+	return avail;
+}
+
+void emo_ring_read_commit(struct emo_ring *r, size_t n)
+{
+	uint32_t rd = atomic_load_explicit(&r->r, memory_order_relaxed);
+	/* release: our reads of the slots finish before the writer may
+	 * reuse them */
+	atomic_store_explicit(&r->r, rd + (uint32_t)n, memory_order_release);
+}
+
+size_t emo_ring_read(struct emo_ring *r, float *x, size_t n)
+{
+	struct emo_ring_regions reg;
+	size_t avail = emo_ring_read_acquire(r, &reg);
+	size_t k = n < avail ? n : avail;
+	size_t a = k < reg.n[0] ? k : reg.n[0];
+	memcpy(x, reg.p[0], a * sizeof(float));
+	memcpy(x + a, reg.p[1], (k - a) * sizeof(float));
+	emo_ring_read_commit(r, k);
+	return k;
+}
+
+size_t emo_ring_skip(struct emo_ring *r, size_t n)
+{
+	struct emo_ring_regions reg;
+	size_t avail = emo_ring_read_acquire(r, &reg);
+	size_t k = n < avail ? n : avail;
+	emo_ring_read_commit(r, k);
+	return k;
+}
+
+size_t emo_ring_available(const struct emo_ring *r)
+{
+	uint32_t w = atomic_load_explicit(&((struct emo_ring *)r)->w, memory_order_acquire);
+	uint32_t rd = atomic_load_explicit(&((struct emo_ring *)r)->r, memory_order_acquire);
+	return (uint32_t)(w - rd);
+}
+
+uint64_t emo_ring_overflow(const struct emo_ring *r)
+{
+	return atomic_load_explicit(&((struct emo_ring *)r)->overflow,
+				    memory_order_relaxed);
+}

@@ -1,0 +1,501 @@
+/* The live engine: analysis thread, event queue, backlog control.
+ * See include/emotop/stream.h. */
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <sndfile.h>
+#include <stdalign.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "emotop/error.h"
+#include "emotop/ring.h"
+#include "emotop/stream.h"
+
+#define QCAP 256  /* events; power of two */
+#define LATN 4096 /* latencies kept for percentiles */
+#define SR 16000
+
+struct emo_stream {
+	const struct emo_model *m;
+	struct emo_source *src;
+	struct emo_stream_config cfg;
+	struct emo_analyzer *an;
+	struct emo_resample *rs;
+	SNDFILE *rec;
+	pthread_t thread;
+	bool started, joined;
+	atomic_bool stop, paused;
+	atomic_int smoothing_bits; /* requested EMA alpha (float bits), 0: none */
+	int pipe_r, pipe_w;
+	/* SPSC event queue: analysis thread produces, consumer takes */
+	struct emo_event q[QCAP];
+	alignas(64) _Atomic uint32_t qw;
+	alignas(64) _Atomic uint32_t qr;
+	/* stats, guarded by mu (the analysis thread is not real-time) */
+	pthread_mutex_t mu;
+	struct emo_stream_stats stats;
+	float lat[LATN];
+	size_t nlat;
+	/* analysis-thread only */
+	float *in, *out16;
+	size_t in_cap, out_cap;
+	int64_t fed;                /* 16 kHz samples fed to the analyzer */
+	double read_wall[64];       /* wall clock when fed reached read_pos[] */
+	int64_t read_pos[64];
+	unsigned read_i;
+	bool was_paused;
+	/* recording start/stop requests from the consumer (TUI 'r') */
+	pthread_mutex_t rec_mu;
+	int rec_req;              /* 0 none, 1 start rec_req_path, 2 stop */
+	char rec_req_path[4096];
+	char rec_path[4096];
+};
+
+struct emo_stream_config emo_stream_config_default(void)
+{
+	struct emo_stream_config c = {
+		.analyzer = emo_analyzer_config_default(),
+		.quality = EMO_RESAMPLE_FAST,
+		.max_backlog_s = 0, /* derived from the window at create */
+		.record_path = NULL,
+	};
+	return c;
+}
+
+static double wall(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static void push_event(struct emo_stream *st, const struct emo_event *ev)
+{
+	/* single producer: the analysis thread */
+	uint32_t w = atomic_load_explicit(&st->qw, memory_order_relaxed);
+	uint32_t r = atomic_load_explicit(&st->qr, memory_order_acquire);
+	if (w - r == QCAP) {
+		pthread_mutex_lock(&st->mu);
+		st->stats.events_lost++;
+		pthread_mutex_unlock(&st->mu);
+		return;
+	}
+	st->q[w & (QCAP - 1)] = *ev;
+	/* release: the event's bytes are visible before the index moves */
+	atomic_store_explicit(&st->qw, w + 1, memory_order_release);
+	char b = 1;
+	/* non-blocking pipe: if it is full the consumer has wake-ups pending */
+	ssize_t rc = write(st->pipe_w, &b, 1);
+	(void)rc;
+}
+
+bool emo_stream_next_event(struct emo_stream *st, struct emo_event *ev)
+{
+	uint32_t r = atomic_load_explicit(&st->qr, memory_order_relaxed);
+	uint32_t w = atomic_load_explicit(&st->qw, memory_order_acquire);
+	if (r == w) {
+		char buf[64];
+		while (read(st->pipe_r, buf, sizeof buf) > 0)
+			;
+		/* an event may have landed between the check and the drain */
+		w = atomic_load_explicit(&st->qw, memory_order_acquire);
+		if (r == w)
+			return false;
+	}
+	*ev = st->q[r & (QCAP - 1)];
+	/* release: done reading the slot before the producer may reuse it */
+	atomic_store_explicit(&st->qr, r + 1, memory_order_release);
+	return true;
+}
+
+/* Wall-clock time at which 16 kHz sample `pos` reached the analyzer. */
+static double time_of(const struct emo_stream *st, int64_t pos)
+{
+	for (unsigned k = 0; k < 64; k++) {
+		unsigned i = (st->read_i - 1 - k) & 63;
+		if (st->read_pos[i] == 0)
+			break;
+		if (k == 63 || st->read_pos[(i - 1) & 63] < pos)
+			return st->read_pos[i] >= pos ? st->read_wall[i] : 0;
+	}
+	return 0;
+}
+
+static int cmp_float(const void *a, const void *b)
+{
+	float x = *(const float *)a, y = *(const float *)b;
+	return x < y ? -1 : x > y;
+}
+
+static void on_result(const struct emo_result *r, void *ud)
+{
+	struct emo_stream *st = ud;
+	struct emo_event ev = {.type = EMO_EVENT_RESULT, .result = *r,
+			       .t0 = r->t0, .t1 = r->t1};
+	double t_audio = time_of(st, (int64_t)llround(r->t1 * SR));
+	ev.latency_s = t_audio > 0 ? wall() - t_audio : 0;
+	pthread_mutex_lock(&st->mu);
+	st->stats.windows++;
+	st->stats.infer_s += r->infer_s;
+	st->stats.latency_last = ev.latency_s;
+	st->lat[st->nlat++ % LATN] = (float)ev.latency_s;
+	pthread_mutex_unlock(&st->mu);
+	push_event(st, &ev);
+}
+
+static void on_segment(double t0, double t1, void *ud)
+{
+	struct emo_event ev = {.type = EMO_EVENT_SPEECH, .t0 = t0, .t1 = t1};
+	push_event(ud, &ev);
+}
+
+/* Opens a 16 kHz mono recording: FLAC (16-bit) for .flac, else WAV
+ * (32-bit float, so replay hears exactly what was analysed). */
+static int open_recording(struct emo_stream *st, const char *path)
+{
+	const char *ext = strrchr(path, '.');
+	SF_INFO si = {.samplerate = SR, .channels = 1,
+		      .format = ext && !strcasecmp(ext, ".flac") ?
+			      SF_FORMAT_FLAC | SF_FORMAT_PCM_16 :
+			      SF_FORMAT_WAV | SF_FORMAT_FLOAT};
+	SNDFILE *f = sf_open(path, SFM_WRITE, &si);
+	if (!f) {
+		emo_err("%s: cannot write recording: %s", path, sf_strerror(NULL));
+		return -EIO;
+	}
+	st->rec = f;
+	snprintf(st->rec_path, sizeof st->rec_path, "%s", path);
+	pthread_mutex_lock(&st->mu);
+	st->stats.recording = true;
+	pthread_mutex_unlock(&st->mu);
+	return 0;
+}
+
+static void close_recording(struct emo_stream *st)
+{
+	if (!st->rec)
+		return;
+	sf_write_sync(st->rec);
+	sf_close(st->rec); /* finalises the header: always playable */
+	st->rec = NULL;
+	pthread_mutex_lock(&st->mu);
+	st->stats.recording = false;
+	pthread_mutex_unlock(&st->mu);
+}
+
+void emo_stream_set_recording(struct emo_stream *st, const char *path)
+{
+	pthread_mutex_lock(&st->rec_mu);
+	st->rec_req = path ? 1 : 2;
+	if (path)
+		snprintf(st->rec_req_path, sizeof st->rec_req_path, "%s", path);
+	pthread_mutex_unlock(&st->rec_mu);
+	sem_post(emo_source_wake(st->src));
+}
+
+static void handle_record_request(struct emo_stream *st)
+{
+	pthread_mutex_lock(&st->rec_mu);
+	int req = st->rec_req;
+	char path[4096];
+	snprintf(path, sizeof path, "%s", st->rec_req_path);
+	st->rec_req = 0;
+	pthread_mutex_unlock(&st->rec_mu);
+	if (req == 2 || (req == 1 && st->rec))
+		close_recording(st);
+	if (req == 1)
+		open_recording(st, path);
+}
+
+int emo_stream_create(const struct emo_model *m, struct emo_source *src,
+		      const struct emo_stream_config *cfg, struct emo_stream **out)
+{
+	*out = NULL;
+	struct emo_stream *st = calloc(1, sizeof *st);
+	if (!st)
+		return -ENOMEM;
+	st->m = m;
+	st->src = src;
+	st->cfg = *cfg;
+	if (!(st->cfg.max_backlog_s > 0))
+		st->cfg.max_backlog_s = cfg->analyzer.window_s + 2.0;
+	st->pipe_r = st->pipe_w = -1;
+	pthread_mutex_init(&st->mu, NULL);
+	pthread_mutex_init(&st->rec_mu, NULL);
+	int p[2], err;
+	if (pipe2(p, O_CLOEXEC | O_NONBLOCK)) {
+		err = -errno;
+		goto fail;
+	}
+	st->pipe_r = p[0];
+	st->pipe_w = p[1];
+	if ((err = emo_analyzer_create(m, &cfg->analyzer, on_result, on_segment, st,
+				       &st->an)) ||
+	    (err = emo_resample_create(emo_source_rate(src), SR, cfg->quality, &st->rs)))
+		goto fail;
+	st->in_cap = 4096;
+	st->out_cap = emo_resample_max_out(st->rs, st->in_cap);
+	st->in = malloc(st->in_cap * sizeof(float));
+	st->out16 = malloc(st->out_cap * sizeof(float));
+	if (!st->in || !st->out16) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	if (cfg->record_path && (err = open_recording(st, cfg->record_path)))
+		goto fail;
+	*out = st;
+	return 0;
+fail:
+	emo_stream_destroy(st);
+	return err;
+}
+
+static int feed(struct emo_stream *st, const float *x, size_t n)
+{
+	if (st->rec && n) {
+		if (sf_writef_float(st->rec, x, (sf_count_t)n) != (sf_count_t)n) {
+			emo_err("recording: write failed (%s); recording stopped, "
+				"analysis goes on", sf_strerror(st->rec));
+			close_recording(st);
+		}
+	}
+	st->fed += (int64_t)n;
+	return emo_analyzer_process(st->an, x, n);
+}
+
+/* Zeros standing in for audio we did not analyse (skipped or paused), so
+ * the analyzer's clock stays the input's clock. */
+static int feed_silence(struct emo_stream *st, size_t n16)
+{
+	static const float zeros[1024];
+	while (n16) {
+		size_t k = n16 < 1024 ? n16 : 1024;
+		int err = feed(st, zeros, k);
+		if (err)
+			return err;
+		n16 -= k;
+	}
+	return 0;
+}
+
+static int drain_ring(struct emo_stream *st, bool last)
+{
+	struct emo_ring *ring = emo_source_ring(st->src);
+	double rate = emo_source_rate(st->src);
+	size_t avail = emo_ring_available(ring);
+	/* bound latency: skip the oldest audio beyond max_backlog_s */
+	size_t max_backlog = (size_t)(st->cfg.max_backlog_s * rate);
+	if (avail > max_backlog) {
+		size_t skip = emo_ring_skip(ring, avail - max_backlog / 2);
+		struct emo_event ev = {.type = EMO_EVENT_OVERRUN,
+				       .t0 = (double)st->fed / SR, .count = skip};
+		pthread_mutex_lock(&st->mu);
+		st->stats.skipped += skip;
+		pthread_mutex_unlock(&st->mu);
+		push_event(st, &ev);
+		int err = feed_silence(st, (size_t)llround(skip * SR / rate));
+		if (err)
+			return err;
+		avail = emo_ring_available(ring);
+	}
+	bool paused = atomic_load_explicit(&st->paused, memory_order_relaxed);
+	if (paused != st->was_paused) {
+		struct emo_event ev = {.type = EMO_EVENT_PAUSE,
+				       .t0 = (double)st->fed / SR, .count = paused};
+		push_event(st, &ev);
+		st->was_paused = paused;
+	}
+	while (avail > 0 || last) {
+		size_t n = emo_ring_read(ring, st->in, avail < st->in_cap ? avail : st->in_cap);
+		/* capture time of this block: now, less what still waits in
+		 * the ring behind it */
+		double t_read = wall() - emo_ring_available(ring) / rate;
+		size_t off = 0;
+		bool flush = last && emo_ring_available(ring) == 0;
+		do {
+			size_t used = 0;
+			long got = emo_resample_process(st->rs, st->in + off, n - off,
+							st->out16, st->out_cap, &used, flush);
+			if (got < 0)
+				return (int)got;
+			off += used;
+			/* before feeding: results computed inside feed() look
+			 * their audio's time up here */
+			st->read_wall[st->read_i & 63] = t_read;
+			st->read_pos[st->read_i & 63] = st->fed + got;
+			st->read_i++;
+			int err = paused ? feed_silence(st, (size_t)got) :
+					   feed(st, st->out16, (size_t)got);
+			if (err)
+				return err;
+			if (flush && got == 0 && off >= n)
+				break;
+		} while (off < n || (flush && off >= n && n));
+		emo_source_consumed(st->src);
+		avail = emo_ring_available(ring);
+		if (flush)
+			break;
+	}
+	return 0;
+}
+
+static void update_stats(struct emo_stream *st)
+{
+	const struct emo_vad *v = emo_analyzer_vad(st->an);
+	float peak = emo_source_take_peak(st->src);
+	pthread_mutex_lock(&st->mu);
+	st->stats.audio_s = (double)st->fed / SR;
+	st->stats.speech_s = emo_analyzer_speech_seconds(st->an);
+	st->stats.dropped = emo_ring_overflow(emo_source_ring(st->src));
+	st->stats.rtf = st->stats.audio_s > 0 ? st->stats.infer_s / st->stats.audio_s : 0;
+	if (peak > 0 || st->stats.level_db > -120) {
+		float db = 20.0f * log10f(peak + 1e-9f);
+		/* peaks jump up at once and fall back at ~20 dB/s */
+		st->stats.level_db = db > st->stats.level_db ? db : st->stats.level_db - 1.0f;
+		if (st->stats.level_db < -120)
+			st->stats.level_db = -120;
+	}
+	st->stats.vad_score = emo_vad_last_score(v);
+	st->stats.speech = emo_vad_raw_speech(v);
+	st->stats.paused = atomic_load_explicit(&st->paused, memory_order_relaxed);
+	pthread_mutex_unlock(&st->mu);
+}
+
+static void *analysis_thread(void *arg)
+{
+	struct emo_stream *st = arg;
+	int err = 0;
+	while (!atomic_load_explicit(&st->stop, memory_order_acquire)) {
+		struct timespec dl;
+		clock_gettime(CLOCK_REALTIME, &dl);
+		dl.tv_nsec += 50 * 1000000L; /* refresh meters even in silence */
+		if (dl.tv_nsec >= 1000000000L) {
+			dl.tv_sec++;
+			dl.tv_nsec -= 1000000000L;
+		}
+		while (sem_timedwait(emo_source_wake(st->src), &dl) == -1 && errno == EINTR)
+			;
+		int bits = atomic_exchange_explicit(&st->smoothing_bits, 0,
+						    memory_order_relaxed);
+		if (bits) {
+			float a;
+			memcpy(&a, &bits, sizeof a);
+			emo_analyzer_set_ema_alpha(st->an, a);
+		}
+		handle_record_request(st);
+		bool finished = emo_source_finished(st->src);
+		err = drain_ring(st, finished);
+		update_stats(st);
+		if (err || finished)
+			break;
+	}
+	if (!err)
+		err = emo_analyzer_finish(st->an);
+	update_stats(st);
+	int serr = emo_source_error(st->src);
+	if (serr || err) {
+		struct emo_event ev = {.type = EMO_EVENT_ERROR, .error = serr ? serr : err,
+				       .t0 = (double)st->fed / SR};
+		push_event(st, &ev);
+	}
+	close_recording(st);
+	struct emo_event end = {.type = EMO_EVENT_END, .t0 = (double)st->fed / SR,
+				.error = serr ? serr : err};
+	push_event(st, &end);
+	return NULL;
+}
+
+int emo_stream_start(struct emo_stream *st)
+{
+	int err = emo_source_start(st->src);
+	if (err)
+		return err;
+	if (pthread_create(&st->thread, NULL, analysis_thread, st)) {
+		emo_source_stop(st->src);
+		return -EAGAIN;
+	}
+	st->started = true;
+	return 0;
+}
+
+int emo_stream_fd(const struct emo_stream *st)
+{
+	return st->pipe_r;
+}
+
+void emo_stream_set_paused(struct emo_stream *st, bool paused)
+{
+	atomic_store_explicit(&st->paused, paused, memory_order_relaxed);
+	sem_post(emo_source_wake(st->src));
+}
+
+void emo_stream_set_smoothing(struct emo_stream *st, float alpha)
+{
+	int bits;
+	memcpy(&bits, &alpha, sizeof bits);
+	atomic_store_explicit(&st->smoothing_bits, bits, memory_order_relaxed);
+	sem_post(emo_source_wake(st->src));
+}
+
+float emo_stream_get_smoothing(const struct emo_stream *st)
+{
+	return emo_analyzer_get_ema_alpha(st->an);
+}
+
+void emo_stream_get_stats(struct emo_stream *st, struct emo_stream_stats *s)
+{
+	pthread_mutex_lock(&st->mu);
+	*s = st->stats;
+	size_t n = st->nlat < LATN ? st->nlat : LATN;
+	if (n) {
+		float tmp[LATN];
+		memcpy(tmp, st->lat, n * sizeof *tmp);
+		qsort(tmp, n, sizeof *tmp, cmp_float);
+		s->latency_p50 = tmp[n / 2];
+		s->latency_p95 = tmp[(size_t)(0.95 * (double)(n - 1))];
+	}
+	pthread_mutex_unlock(&st->mu);
+}
+
+void emo_stream_stop(struct emo_stream *st)
+{
+	if (!st || !st->started || st->joined)
+		return;
+	/* release: pairs with the thread's acquire load of the flag */
+	atomic_store_explicit(&st->stop, true, memory_order_release);
+	sem_post(emo_source_wake(st->src));
+	pthread_join(st->thread, NULL);
+	st->joined = true;
+	emo_source_stop(st->src);
+}
+
+bool emo_stream_running(const struct emo_stream *st)
+{
+	return st->started && !st->joined;
+}
+
+void emo_stream_destroy(struct emo_stream *st)
+{
+	if (!st)
+		return;
+	emo_stream_stop(st);
+	close_recording(st);
+	emo_analyzer_destroy(st->an);
+	emo_resample_destroy(st->rs);
+	if (st->pipe_r >= 0)
+		close(st->pipe_r);
+	if (st->pipe_w >= 0)
+		close(st->pipe_w);
+	pthread_mutex_destroy(&st->mu);
+	pthread_mutex_destroy(&st->rec_mu);
+	free(st->in);
+	free(st->out16);
+	free(st);
+}
