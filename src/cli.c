@@ -72,7 +72,7 @@ int usage_error(const char *cmd, const char *fmt, const char *arg)
 {
 	fprintf(stderr, "%s%s%s: ", prog, cmd ? " " : "", cmd ? cmd : "");
 	fprintf(stderr, fmt, arg);
-	fprintf(stderr, "\nTry '%s %s--help'.\n", prog, cmd ? cmd : "");
+	fprintf(stderr, "\nTry '%s %s%s--help'.\n", prog, cmd ? cmd : "", cmd ? " " : "");
 	return EXIT_USAGE;
 }
 

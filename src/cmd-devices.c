@@ -5,6 +5,7 @@
 #include <portaudio.h>
 
 #include "cli.h"
+#include "emotop/source.h"
 
 /* ---- devices ------------------------------------------------------------ */
 
@@ -22,12 +23,8 @@ int cmd_devices(int argc, char **argv)
 	}
 	if (argc > 1)
 		return usage_error("devices", "unexpected argument '%s'", argv[1]);
-	PaError pe = Pa_Initialize();
-	if (pe != paNoError) {
-		fprintf(stderr, "%s: cannot initialise PortAudio: %s\n", prog,
-			Pa_GetErrorText(pe));
+	if (emo_source_pa_init())
 		return 1;
-	}
 	int n = Pa_GetDeviceCount();
 	int shown = 0;
 	PaDeviceIndex def = Pa_GetDefaultInputDevice();
@@ -49,7 +46,7 @@ int cmd_devices(int argc, char **argv)
 		printf("\n");
 		shown++;
 	}
-	Pa_Terminate();
+	emo_source_terminate();
 	if (!shown) {
 		printf("No audio input devices found.\n"
 		       "Analyse a file instead: emotop live --input FILE\n");

@@ -49,7 +49,7 @@ static const char live_help[] =
 	"  -m, --model DIR       model directory (default: $EMOTOP_MODEL or the shipped model)\n"
 	"      --no-tui          JSON Lines records on stdout (the session-log format)\n"
 	"  -l, --log FILE        write the session log to FILE (never overwrites);\n"
-	"                        --log= (empty) picks emotop-DATE-TIME.jsonl\n"
+	"                        --log auto picks emotop-DATE-TIME.jsonl\n"
 	"  -r, --record FILE     record the analysed 16 kHz audio (.wav or .flac)\n"
 	"      --window S        window length, seconds of speech (default 2)\n"
 	"      --hop S           hop between windows, seconds of speech (default 0.5)\n"
@@ -108,7 +108,7 @@ int cmd_live(int argc, char **argv)
 		{"speed", required_argument, 0, OPT_SPEED},
 		{"model", required_argument, 0, 'm'},
 		{"no-tui", no_argument, 0, OPT_NOTUI},
-		{"log", optional_argument, 0, 'l'},
+		{"log", required_argument, 0, 'l'},
 		{"record", required_argument, 0, 'r'},
 		{"window", required_argument, 0, OPT_WINDOW},
 		{"hop", required_argument, 0, OPT_HOP},
@@ -121,7 +121,7 @@ int cmd_live(int argc, char **argv)
 		{0, 0, 0, 0},
 	};
 	int c;
-	while ((c = getopt_long(argc, argv, "d:i:m:l::r:t:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "d:i:m:l:r:t:h", opts, NULL)) != -1) {
 		int r = vad_option(c, optarg, &stc.analyzer.vad, "live");
 		if (r < 0)
 			return -r;
@@ -137,7 +137,7 @@ int cmd_live(int argc, char **argv)
 			break;
 		case 'm': model_dir = optarg; break;
 		case OPT_NOTUI: no_tui = true; break;
-		case 'l': want_log = true; log_path = optarg && *optarg ? optarg : NULL; break;
+		case 'l': want_log = true; log_path = strcmp(optarg, "auto") ? optarg : NULL; break;
 		case 'r': stc.record_path = optarg; break;
 		case OPT_WINDOW:
 			if (!parse_double(optarg, 0.1, 60, &d))
@@ -193,10 +193,7 @@ int cmd_live(int argc, char **argv)
 	struct emo_tui *tui = NULL;
 	err = emo_source_open(&sc, &src);
 	if (err) {
-		if (err == EMO_E_NODEVICE)
-			fprintf(stderr, "%s: no audio input device. Try 'emotop live --input "
-				"FILE' to analyse a recording, or 'emotop devices'.\n", prog);
-		else
+		if (err != EMO_E_NODEVICE) /* that one was explained already */
 			fprintf(stderr, "%s: cannot open %s: %s\n", prog,
 				sc.path ? sc.path : "the input device", emo_strerror(err));
 		goto out;
@@ -236,9 +233,10 @@ int cmd_live(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	if (!no_tui) {
+		const char *base = strrchr(info.source_name, '/');
 		struct emo_tui_config tc = {
 			.model = m, .stream = st,
-			.source_name = info.source_name,
+			.source_name = base ? base + 1 : info.source_name,
 			.source_is_file = sc.kind == EMO_SOURCE_FILE,
 			.log_path = log_path, .record_path = stc.record_path,
 			.note = note, .analysis = &stc.analyzer,
@@ -259,7 +257,7 @@ int cmd_live(int argc, char **argv)
 
 	const char *reason = "end of input";
 	int end_error = 0;
-	bool stopping = false, ended = false;
+	bool stopping = false, ended = false, input_done = false;
 	while (!ended) {
 		struct pollfd pf[3] = {
 			{.fd = emo_stream_fd(st), .events = POLLIN},
@@ -276,7 +274,9 @@ int cmd_live(int argc, char **argv)
 		struct emo_event ev;
 		while (emo_stream_next_event(st, &ev)) {
 			if (ev.type == EMO_EVENT_END) {
-				ended = true;
+				/* the TUI stays up showing the last result until q */
+				ended = !tui || stopping;
+				input_done = true;
 				if (ev.error)
 					end_error = ev.error;
 			}
@@ -293,11 +293,15 @@ int cmd_live(int argc, char **argv)
 		if (tui && !stopping) {
 			int action = emo_tui_update(tui);
 			if (action == EMO_TUI_QUIT) {
-				reason = "stopped by the user";
+				if (!input_done)
+					reason = "stopped by the user";
 				stopping = true;
 				emo_stream_stop(st);
+				ended = input_done;
 			}
 		}
+		if (got_signal && input_done)
+			ended = true;
 	}
 	emo_stream_stop(st);
 	struct emo_stream_stats stats;

@@ -2,6 +2,8 @@
  * See include/emotop/source.h. Not here: resampling (the analysis thread
  * does it, off the real-time path), output devices. */
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <math.h>
 #include <portaudio.h>
 #include <pthread.h>
@@ -40,6 +42,7 @@ struct emo_source {
 };
 
 static int pa_refs;
+static int pa_acquire(void);
 
 struct emo_source_config emo_source_config_default(void)
 {
@@ -123,10 +126,44 @@ static void pa_finished(void *ud)
 	sem_post(&s->wake);
 }
 
+/* ALSA, JACK and OSS print their probing failures ("cannot find card 0",
+ * "jack server is not running") straight to stderr while PortAudio
+ * enumerates devices, which would scribble over the TUI. Unless
+ * EMOTOP_DEBUG is set, stderr is pointed at /dev/null for the duration of
+ * those calls only (main thread, before any stream runs). */
+static int quiet_begin(void)
+{
+	if (getenv("EMOTOP_DEBUG"))
+		return -1;
+	fflush(stderr);
+	int saved = dup(STDERR_FILENO);
+	int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	if (saved >= 0 && null >= 0)
+		dup2(null, STDERR_FILENO);
+	if (null >= 0)
+		close(null);
+	return saved;
+}
+
+static void quiet_end(int saved)
+{
+	if (saved < 0)
+		return;
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+}
+
+int emo_source_pa_init(void)
+{
+	return pa_acquire();
+}
+
 static int pa_acquire(void)
 {
 	if (pa_refs++ == 0) {
+		int q = quiet_begin();
 		PaError e = Pa_Initialize();
+		quiet_end(q);
 		if (e != paNoError) {
 			pa_refs = 0;
 			emo_err("cannot initialise PortAudio: %s", Pa_GetErrorText(e));
@@ -193,12 +230,14 @@ static int open_device(struct emo_source *s)
 	double rates[] = {di->defaultSampleRate, 48000, 44100, 32000, 16000,
 			  22050, 96000, 8000};
 	double rate = 0;
+	int q = quiet_begin();
 	for (size_t i = 0; i < sizeof rates / sizeof *rates; i++)
 		if (rates[i] > 0 &&
 		    Pa_IsFormatSupported(&in, NULL, rates[i]) == paFormatIsSupported) {
 			rate = rates[i];
 			break;
 		}
+	quiet_end(q);
 	if (rate == 0) {
 		emo_err("input device '%s' accepts none of the usual sample rates",
 			di->name);
@@ -209,8 +248,10 @@ static int open_device(struct emo_source *s)
 	size_t cap = (size_t)(s->cfg.ring_seconds * rate);
 	if ((err = emo_ring_create(cap, 0, &s->ring)))
 		return err;
+	q = quiet_begin();
 	PaError e = Pa_OpenStream(&s->pa, &in, NULL, rate, paFramesPerBufferUnspecified,
 				  paNoFlag, pa_callback, s);
+	quiet_end(q);
 	if (e != paNoError) {
 		emo_err("cannot open input device '%s' at %d Hz: %s", di->name,
 			s->rate, Pa_GetErrorText(e));
@@ -368,6 +409,11 @@ void emo_source_consumed(struct emo_source *s)
 
 struct emo_ring *emo_source_ring(struct emo_source *s) { return s->ring; }
 sem_t *emo_source_wake(struct emo_source *s) { return &s->wake; }
+
+bool emo_source_realtime(const struct emo_source *s)
+{
+	return s->cfg.kind == EMO_SOURCE_DEVICE || s->cfg.paced;
+}
 int emo_source_rate(const struct emo_source *s) { return s->rate; }
 int emo_source_channels(const struct emo_source *s) { return s->channels; }
 const char *emo_source_name(const struct emo_source *s) { return s->name; }

@@ -224,7 +224,9 @@ int emo_stream_create(const struct emo_model *m, struct emo_source *src,
 	st->m = m;
 	st->src = src;
 	st->cfg = *cfg;
-	if (!(st->cfg.max_backlog_s > 0))
+	/* a real-time source gets a latency bound; a fast file source waits
+	 * for us instead (the ring is never allowed to overflow there) */
+	if (!(st->cfg.max_backlog_s > 0) && emo_source_realtime(src))
 		st->cfg.max_backlog_s = cfg->analyzer.window_s + 2.0;
 	st->pipe_r = st->pipe_w = -1;
 	pthread_mutex_init(&st->mu, NULL);
@@ -292,7 +294,7 @@ static int drain_ring(struct emo_stream *st, bool last)
 	size_t avail = emo_ring_available(ring);
 	/* bound latency: skip the oldest audio beyond max_backlog_s */
 	size_t max_backlog = (size_t)(st->cfg.max_backlog_s * rate);
-	if (avail > max_backlog) {
+	if (max_backlog && avail > max_backlog) {
 		size_t skip = emo_ring_skip(ring, avail - max_backlog / 2);
 		struct emo_event ev = {.type = EMO_EVENT_OVERRUN,
 				       .t0 = (double)st->fed / SR, .count = skip};

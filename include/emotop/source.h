@@ -49,6 +49,8 @@ struct emo_ring *emo_source_ring(struct emo_source *s);
 int emo_source_rate(const struct emo_source *s);      /* Hz */
 int emo_source_channels(const struct emo_source *s);  /* before downmix */
 const char *emo_source_name(const struct emo_source *s);
+/* Devices and paced files run at real time; a fast file does not. */
+bool emo_source_realtime(const struct emo_source *s);
 /* True once a file source has delivered everything, or a device stream
  * has stopped on its own (vanished device): emo_source_error() says which. */
 bool emo_source_finished(const struct emo_source *s);
@@ -62,6 +64,10 @@ float emo_source_take_peak(struct emo_source *s);
 
 /* The consumer read from the ring (lets a fast file source go on). */
 void emo_source_consumed(struct emo_source *s);
+
+/* Initialises PortAudio (quietly: the host APIs' probing noise is hidden
+ * unless EMOTOP_DEBUG is set); paired with emo_source_terminate(). */
+int emo_source_pa_init(void);
 
 /* Releases PortAudio if this process initialised it (call at exit). */
 void emo_source_terminate(void);

@@ -34,7 +34,8 @@ extern "C" {
 struct emo_stream_config {
 	struct emo_analyzer_config analyzer;
 	enum emo_resample_quality quality;
-	double max_backlog_s;    /* default: window + 2 s */
+	double max_backlog_s;    /* default: window + 2 s; 0 with a fast file
+				    source, which must never skip audio */
 	const char *record_path; /* write the analysed 16 kHz audio (WAV/FLAC by
 				    extension), or NULL */
 };
