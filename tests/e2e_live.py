@@ -71,9 +71,8 @@ def parity(wavs):
 def virtual_device(tmp, wav):
     raw = os.path.join(tmp, 'speech.raw')
     fifo = os.path.join(tmp, 'virtmic.fifo')
-    # 1.5 s of silence first: PortAudio's device probing reads a little
     subprocess.run(['sox', wav, '-r', '16000', '-c', '1', '-e', 'signed', '-b', '16',
-                    '-t', 'raw', raw, 'pad', '1.5', '3'], check=True)
+                    '-t', 'raw', raw, 'pad', '0', '2'], check=True)
     os.mkfifo(fifo)
     with open(os.path.join(tmp, '.asoundrc'), 'w') as f:
         f.write(f'''
@@ -90,12 +89,16 @@ pcm.virtfile {{
     format "raw"
 }}
 ''')
-    data = open(raw, 'rb').read()
-    stop = threading.Event()
+    speech = open(raw, 'rb').read()
+    go, stop = threading.Event(), threading.Event()
 
-    def writer():  # real-time pacing: 20 ms of audio every 20 ms
-        i, chunk = 0, 640
-        while i < len(data) and not stop.is_set():
+    def writer():
+        """Real-time pacing, 20 ms per 20 ms. Silence until emotop has
+        opened the device (PortAudio's probing opens and closes it several
+        times first, which can take seconds), then the speech."""
+        chunk, i = 640, 0
+        silence = b'\0' * chunk
+        while not stop.is_set():
             try:
                 fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
             except OSError:  # no reader yet
@@ -104,9 +107,12 @@ pcm.virtfile {{
             os.set_blocking(fd, True)
             t = time.monotonic()
             try:
-                while i < len(data) and not stop.is_set():
-                    os.write(fd, data[i:i + chunk])
-                    i += chunk
+                while not stop.is_set():
+                    if go.is_set() and i < len(speech):
+                        os.write(fd, speech[i:i + chunk])
+                        i += chunk
+                    else:
+                        os.write(fd, silence)
                     t += 0.02
                     d = t - time.monotonic()
                     if d > 0:
@@ -121,11 +127,23 @@ pcm.virtfile {{
     env = dict(os.environ, HOME=tmp)
     p = subprocess.Popen([EMOTOP, 'live', '--device', 'virtmic', '--no-tui', '-m', MODEL],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    time.sleep(float(len(data)) / 32000 - 1.5)  # before the FIFO runs dry
+    lines = []
+
+    def reader():
+        for line in p.stdout:
+            lines.append(line)
+            go.set()  # the session header: the device is open
+
+    rt = threading.Thread(target=reader, daemon=True)
+    rt.start()
+    go.wait(timeout=60)
+    time.sleep(len(speech) / 32000 + 1.0)
     p.send_signal(signal.SIGINT)
-    out, err = p.communicate(timeout=30)
+    p.wait(timeout=30)
+    rt.join(timeout=10)
+    err = p.stderr.read()
     stop.set()
-    rs = recs(out)
+    rs = recs(''.join(lines))
     hdr = [r for r in rs if r['type'] == 'session']
     win = [r for r in rs if r['type'] == 'window']
     end = [r for r in rs if r['type'] == 'end']
