@@ -187,6 +187,7 @@ int cmd_live(int argc, char **argv)
 	}
 
 	int status = 1;
+	const char *labels[EMO_MAX_LABELS]; /* outlives the TUI */
 	struct emo_source *src = NULL;
 	struct emo_stream *st = NULL;
 	struct emo_session_writer *logw = NULL, *outw = NULL;
@@ -217,6 +218,7 @@ int cmd_live(int argc, char **argv)
 		.source_channels = emo_source_channels(src),
 		.model = m, .analysis = &stc.analyzer,
 		.resample = quality_name(stc.quality), .recording = stc.record_path,
+		.threads = (int)threads,
 	};
 	if (logw)
 		emo_session_write_header(logw, &info);
@@ -234,8 +236,11 @@ int cmd_live(int argc, char **argv)
 
 	if (!no_tui) {
 		const char *base = strrchr(info.source_name, '/');
+		for (int i = 0; i < emo_model_num_labels(m); i++)
+			labels[i] = emo_model_label(m, i);
 		struct emo_tui_config tc = {
-			.model = m, .stream = st,
+			.num_labels = emo_model_num_labels(m), .labels = labels,
+			.model_name = emo_model_name(m), .stream = st,
 			.source_name = base ? base + 1 : info.source_name,
 			.source_is_file = sc.kind == EMO_SOURCE_FILE,
 			.log_path = log_path, .record_path = stc.record_path,
@@ -319,6 +324,7 @@ int cmd_live(int argc, char **argv)
 		emo_session_write_end(outw, reason, &stats);
 	emo_tui_destroy(tui);
 	tui = NULL;
+	emo_log_set_handler(stderr_log, NULL);
 	if (!no_tui)
 		fprintf(stderr, "%s: %s; %.1f s analysed, %llu window(s)%s%s\n", prog,
 			reason, stats.audio_s, (unsigned long long)stats.windows,

@@ -23,6 +23,8 @@ struct command {
 static const struct command commands[] = {
 	{"devices", cmd_devices, "list audio input devices with their rates"},
 	{"live", cmd_live, "live emotion from a device or file (the default)"},
+	{"replay", cmd_replay, "play a session log back, or reanalyse its recording"},
+	{"report", cmd_report, "draw a session as SVG or HTML"},
 	{"analyze", cmd_analyze, "emotions in audio files, per window and overall"},
 	{"eval", cmd_eval, "accuracy on a RAVDESS-named corpus"},
 	{"vad", cmd_vad, "speech segments of audio files"},

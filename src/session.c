@@ -129,7 +129,7 @@ int emo_session_write_header(struct emo_session_writer *w,
 		" s:{s:s, s:s, s:s, s:s}, s:o,"
 		" s:{s:f, s:f, s:f, s:f, s:f, s:f},"
 		" s:{s:i, s:f, s:f, s:i, s:i, s:i, s:i, s:f, s:f, s:i},"
-		" s:s, s:s?}",
+		" s:s, s:s?, s:i}",
 		"type", "session", "version", EMO_SESSION_VERSION, "start", when,
 		"generator", "emotop " EMOTOP_VERSION_STRING,
 		"source", "kind", in->source_kind, "name", in->source_name,
@@ -147,7 +147,10 @@ int emo_session_write_header(struct emo_session_writer *w,
 		v->min_speech_ms, "min_silence_ms", v->min_silence_ms, "pad_ms",
 		v->pad_ms, "snr_db", (double)v->snr_db, "min_level_dbfs",
 		(double)v->min_level_dbfs, "floor_window_ms", v->floor_window_ms,
-		"resample", in->resample, "recording", in->recording);
+		"resample", in->resample, "recording", in->recording,
+		/* OpenBLAS partitions work by thread count, which changes the
+		 * last bits of sums: reanalysis uses the same count */
+		"threads", in->threads);
 	return put(w, rec);
 }
 
@@ -202,3 +205,4 @@ int emo_session_write_end(struct emo_session_writer *w, const char *reason,
 				"rtf", s->rtf, "latency_p50", s->latency_p50,
 				"latency_p95", s->latency_p95));
 }
+

@@ -99,9 +99,8 @@ int emo_tui_create(const struct emo_tui_config *cfg, struct emo_tui **out)
 	if (t->color) {
 		start_color();
 		use_default_colors();
-		int n = emo_model_num_labels(cfg->model);
-		for (int i = 0; i < n && i < 60; i++)
-			init_pair((short)(i + 1), (short)label_color(emo_model_label(cfg->model, i), i), -1);
+		for (int i = 0; i < cfg->num_labels && i < 60; i++)
+			init_pair((short)(i + 1), (short)label_color(cfg->labels[i], i), -1);
 		init_pair(61, COLOR_GREEN, -1);
 		init_pair(62, COLOR_YELLOW, -1);
 		init_pair(63, COLOR_RED, -1);
@@ -131,6 +130,13 @@ void emo_tui_destroy(struct emo_tui *t)
 	endwin();
 	pthread_mutex_destroy(&t->msg_mu);
 	free(t);
+}
+
+void emo_tui_reset(struct emo_tui *t)
+{
+	t->have_result = false;
+	t->tl_n = 0;
+	t->dirty = true;
 }
 
 void emo_tui_message(struct emo_tui *t, const char *msg)
@@ -241,11 +247,11 @@ static void draw(struct emo_tui *t, const struct emo_stream_stats *s)
 	int H, W;
 	getmaxyx(stdscr, H, W);
 	erase();
-	const struct emo_model *m = t->cfg.model;
-	int C = emo_model_num_labels(m);
+	const int C = t->cfg.num_labels;
+	const char *const *L = t->cfg.labels;
 	if (W < 40 || H < C + 6) {
 		/* too small for bars: one line with the essentials */
-		const char *lab = t->have_result ? emo_model_label(m, t->last.label) : "...";
+		const char *lab = t->have_result ? L[t->last.label] : "...";
 		mvprintw(0, 0, "emotop %.*s %3.0f%%%s", W > 20 ? W - 20 : 8, lab,
 			 t->have_result ? 100 * t->last.confidence : 0.0,
 			 t->have_result && t->last.uncertain ? "?" : "");
@@ -259,7 +265,7 @@ static void draw(struct emo_tui *t, const struct emo_stream_stats *s)
 	mvprintw(y, 0, "emotop");
 	attroff(A_BOLD);
 	printw("  %s %.*s  model %s", t->cfg.source_is_file ? "file" : "device",
-	       W / 3, t->cfg.source_name, emo_model_name(m));
+	       W / 3, t->cfg.source_name, t->cfg.model_name);
 	const char *state = t->replay ? (t->rp_paused ? "REPLAY PAUSED" : "REPLAY") :
 			    t->ended ? "ENDED" : s->paused ? "PAUSED" : "LIVE";
 	mvprintw(y, W - (int)strlen(state) - 2, "[%s]", state);
@@ -270,7 +276,7 @@ static void draw(struct emo_tui *t, const struct emo_stream_stats *s)
 
 	/* dominant emotion, large */
 	if (t->have_result) {
-		const char *lab = emo_model_label(m, t->last.label);
+		const char *lab = L[t->last.label];
 		char big[64];
 		int k = 0;
 		for (const char *p = lab; *p && k < 40; p++) {
@@ -303,7 +309,7 @@ static void draw(struct emo_tui *t, const struct emo_stream_stats *s)
 		bool top = t->have_result && i == t->last.label;
 		if (top)
 			attron(A_BOLD);
-		mvprintw(y, 1, "%-*.*s", lw, lw, emo_model_label(m, i));
+		mvprintw(y, 1, "%-*.*s", lw, lw, L[i]);
 		if (top)
 			attroff(A_BOLD);
 		bar(y, lw + 2, bw, p, t->color ? i + 1 : 0,

@@ -40,6 +40,17 @@ def check(cond, what):
         fails += 1
 
 
+def device_env(home):
+    """Environment for runs that open ALSA devices. Under AddressSanitizer,
+    leak checking is off for them: ALSA's dlopen()ed plugins leak a few KB
+    and are unloaded before LeakSanitizer reports, so the frames cannot
+    even be attributed (let alone suppressed). Every other run keeps it."""
+    env = dict(os.environ, HOME=home)
+    if 'ASAN_OPTIONS' in env:
+        env['ASAN_OPTIONS'] += ':detect_leaks=0'
+    return env
+
+
 def recs(text):
     out = []
     for line in text.splitlines():
@@ -124,7 +135,7 @@ pcm.virtfile {{
 
     th = threading.Thread(target=writer, daemon=True)
     th.start()
-    env = dict(os.environ, HOME=tmp)
+    env = device_env(tmp)
     p = subprocess.Popen([EMOTOP, 'live', '--device', 'virtmic', '--no-tui', '-m', MODEL],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     lines = []
@@ -202,7 +213,7 @@ def disk_full(tmp, wav):
 def no_device(tmp):
     empty = os.path.join(tmp, 'nodev')
     os.makedirs(empty)
-    env = dict(os.environ, HOME=empty)
+    env = device_env(empty)
     p = subprocess.run([EMOTOP, 'live', '--no-tui', '-m', MODEL, '--device', 'no-such-mic'],
                        capture_output=True, text=True, env=env, timeout=60)
     check(p.returncode == 1 and 'emotop devices' in p.stderr,

@@ -31,6 +31,7 @@ struct emo_session_info {
 	const struct emo_analyzer_config *analysis;
 	const char *resample;      /* "fast", "medium", "best" */
 	const char *recording;     /* path or NULL */
+	int threads;               /* OpenBLAS threads used by the model */
 };
 
 struct emo_session_writer;
@@ -60,6 +61,38 @@ int emo_session_write_end(struct emo_session_writer *w, const char *reason,
 /* A default log name in the current directory:
  * emotop-YYYYmmdd-HHMMSS.jsonl (local time). */
 void emo_session_default_name(char *buf, size_t n);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
+
+#ifndef EMOTOP_SESSION_READER_H
+#define EMOTOP_SESSION_READER_H
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* A session log read back. Records are jansson objects (json_t *), kept in
+ * file order; `header` and `end` point into them (end may be NULL when the
+ * session was cut short). */
+struct emo_session_log {
+	void **records;       /* json_t * each */
+	size_t n;
+	void *header, *end;
+	size_t windows, speech, events, unknown;
+	bool truncated;       /* the last line was cut off and ignored */
+};
+
+/* Reads and validates `path`. A truncated last line is accepted (with
+ * truncated = true); any other malformed line, a missing or wrong-version
+ * header, or a window record without t0/t1/probs is an error whose log
+ * message names the line. Unknown record types are skipped with a warning. */
+int emo_session_log_read(const char *path, struct emo_session_log *log);
+void emo_session_log_free(struct emo_session_log *log);
+/* Parsing from memory (the fuzzer); `name` is used in messages. */
+int emo_session_log_parse(const char *buf, size_t len, const char *name,
+			  struct emo_session_log *log);
 
 #ifdef __cplusplus
 }

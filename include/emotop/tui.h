@@ -21,7 +21,9 @@ extern "C" {
 #endif
 
 struct emo_tui_config {
-	const struct emo_model *model;
+	int num_labels;
+	const char *const *labels;
+	const char *model_name;
 	struct emo_stream *stream;  /* NULL in replay */
 	const char *source_name;
 	bool source_is_file;
@@ -43,6 +45,8 @@ void emo_tui_event(struct emo_tui *t, const struct emo_event *ev);
 enum emo_tui_action emo_tui_update(struct emo_tui *t);
 int emo_tui_timeout_ms(const struct emo_tui *t);
 void emo_tui_message(struct emo_tui *t, const char *msg);
+/* Forgets results and the timeline (replay seeking back). */
+void emo_tui_reset(struct emo_tui *t);
 /* Replay: the clock and state shown in the status line. */
 void emo_tui_set_replay(struct emo_tui *t, double pos_s, double total_s,
 			double speed, bool paused);
