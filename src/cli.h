@@ -62,6 +62,7 @@ int cmd_analyze(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_live(int argc, char **argv);
 int cmd_replay(int argc, char **argv);
+int cmd_embed(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 
 #endif

@@ -27,6 +27,7 @@ static const struct command commands[] = {
 	{"report", cmd_report, "draw a session as SVG or HTML"},
 	{"analyze", cmd_analyze, "emotions in audio files, per window and overall"},
 	{"eval", cmd_eval, "accuracy on a RAVDESS-named corpus"},
+	{"embed", cmd_embed, "encoder hidden states of a file as .npy"},
 	{"vad", cmd_vad, "speech segments of audio files"},
 	{"bench", cmd_bench, "time the encoder on this machine"},
 };

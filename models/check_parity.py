@@ -1,0 +1,100 @@
+#!/usr/bin/python3
+"""Does the C engine compute what PyTorch computes, file by file?
+
+  models/check_parity.py --model models/emotop-small --data ../shared/data/ravdess-16k
+
+Runs `emotop eval --window 30 --hop 30 --predictions` (one window over all
+the speech of each file) and PyTorch (torchaudio's wav2vec2 model + nn.LSTM
++ Linear, loaded from the same model.safetensors) on the same audio: the
+speech segments `emotop vad` finds, concatenated as the analyzer does.
+Prints the largest probability difference and the files where the chosen
+class differs; exit 1 if any does or the difference exceeds --tol.
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+import soundfile as sf
+import torch
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, '..', 'tests'))
+import st_write  # noqa: E402
+import train  # noqa: E402
+
+
+def torch_model(d):
+    enc, hidden = train.load_hf_encoder(d)
+    cfg = json.load(open(os.path.join(d, 'config.json')))
+    hc = cfg['emotop_head']
+    m = train.HubertLSTM(enc, hidden, hc['hidden_size'], len(cfg['id2label']))
+    sd = st_write.load(os.path.join(d, 'model.safetensors'))
+    m.lstm.load_state_dict({k[5:]: torch.from_numpy(v) for k, v in sd.items()
+                            if k.startswith('lstm.')})
+    m.classifier.load_state_dict({k[11:]: torch.from_numpy(v) for k, v in sd.items()
+                                  if k.startswith('classifier.')})
+    pre = json.load(open(os.path.join(d, 'preprocessor_config.json')))
+    return m.eval(), [cfg['id2label'][str(i)] for i in range(len(cfg['id2label']))], \
+        pre.get('do_normalize', False)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    ap.add_argument('--model', default=os.path.join(HERE, 'emotop-small'))
+    ap.add_argument('--data', default=os.path.join(HERE, '..', '..', 'shared', 'data',
+                                                   'ravdess-16k'))
+    ap.add_argument('--emotop', default=os.path.join(HERE, '..', 'build', 'emotop'))
+    ap.add_argument('--tol', type=float, default=1e-4)
+    ap.add_argument('--jobs', default='2')
+    a = ap.parse_args()
+    torch.set_num_threads(1)
+    with tempfile.TemporaryDirectory() as tmp:
+        pred = os.path.join(tmp, 'pred.jsonl')
+        out = subprocess.run([a.emotop, 'eval', '--json', '-m', a.model, '-j', a.jobs,
+                              '--window', '30', '--hop', '30', '--predictions', pred,
+                              a.data], check=True, capture_output=True, text=True).stdout
+        summary = json.loads(out)
+        c = [json.loads(l) for l in open(pred)]
+    files = [r['file'] for r in c]
+    segs = {}
+    for i in range(0, len(files), 200):
+        o = subprocess.run([a.emotop, 'vad', '--json'] + files[i:i + 200], check=True,
+                           capture_output=True, text=True).stdout
+        for line in o.splitlines():
+            r = json.loads(line)
+            segs[r['file']] = r['segments']
+    m, labels, do_norm = torch_model(a.model)
+    worst, disagree, torch_correct = 0.0, [], 0
+    with torch.no_grad():
+        for r in c:
+            x, sr = sf.read(r['file'], dtype='float32')
+            if x.ndim > 1:
+                x = x.mean(1)
+            y = np.concatenate([x[int(round(s0 * sr)):int(round(s1 * sr))]
+                                for s0, s1 in segs[r['file']]] or [x])
+            t = torch.from_numpy(y)[None]
+            if do_norm:
+                t = train.normalize(t)
+            p = torch.softmax(m(t), -1)[0].numpy()
+            if r['prediction'] is None:
+                continue
+            cp = np.array([r['probs'][l] for l in labels])
+            worst = max(worst, float(np.abs(cp - p).max()))
+            if labels[int(p.argmax())] != r['prediction']:
+                disagree.append(r['file'])
+            torch_correct += labels[int(p.argmax())] == r['truth']
+    print(f'{len(c)} files: C accuracy {summary["accuracy"]:.4f}, PyTorch accuracy '
+          f'{torch_correct / len(c):.4f}; max |p_C - p_torch| = {worst:.2e} '
+          f'(tolerance {a.tol:g}); classes differ on {len(disagree)} file(s)')
+    for f in disagree[:10]:
+        print('  differs:', f)
+    return 0 if not disagree and worst <= a.tol else 1
+
+
+if __name__ == '__main__':
+    sys.exit(main())
