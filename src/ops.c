@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "clones.h"
 #include "emotop/ops.h"
 
 /* OpenBLAS exports these; cblas.h declares them in Debian's package, the
@@ -175,7 +176,7 @@ void emo_ops_conv1d_naive(float *y, const float *x, const float *w,
 		}
 }
 
-__attribute__((target_clones("avx512f", "avx2", "default")))
+EMO_CLONES
 void emo_ops_layernorm(float *y, const float *x, const float *gamma,
 		       const float *beta, int rows, int cols, float eps)
 {
@@ -218,7 +219,7 @@ void emo_ops_layernorm_naive(float *y, const float *x, const float *gamma,
 	}
 }
 
-__attribute__((target_clones("avx512f", "avx2", "default")))
+EMO_CLONES
 void emo_ops_groupnorm(float *y, const float *x, const float *gamma,
 		       const float *beta, int T, int C, int groups, float eps)
 {
@@ -326,7 +327,7 @@ static inline float erf_rational(float x)
 
 /* Built for AVX-512 and AVX2 as well as the baseline; the loader picks the
  * widest the CPU has (GELU runs over every conv and FFN activation). */
-__attribute__((target_clones("avx512f", "avx2", "default")))
+EMO_CLONES
 void emo_ops_gelu(float *x, size_t n)
 {
 	const float rsqrt2 = 0.70710678118654752440f;
@@ -362,7 +363,7 @@ static inline float exp_poly(float x)
 	return p * scale;
 }
 
-__attribute__((target_clones("avx512f", "avx2", "default")))
+EMO_CLONES
 void emo_ops_softmax(float *x, int rows, int cols)
 {
 	for (int r = 0; r < rows; r++) {

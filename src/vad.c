@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "emotop/error.h"
+#include "clones.h"
 #include "emotop/vad.h"
 
 #define RATE 16000
@@ -151,7 +152,7 @@ void emo_vad_set_frame_callback(struct emo_vad *v, emo_vad_frame_fn fn,
 
 /* Highest normalised autocorrelation over pitch lags of the 8 kHz
  * voicing window: ~1 for a periodic (voiced) signal, ~0 for noise. */
-__attribute__((target_clones("avx512f", "avx2", "default")))
+EMO_CLONES
 static float voicing(const float *x)
 {
 	double e[AC_LEN + 1];

