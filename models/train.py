@@ -248,18 +248,7 @@ def load_hf_encoder(d):
                        c['num_hidden_layers'], c['num_attention_heads'], 0.0,
                        c['intermediate_size'], 0.0, 0.0, large, 0.0, None)
     sd = st_write.load(os.path.join(d, 'model.safetensors'))
-    mapped = {}
-    for k, v in sd.items():
-        for p in ('hubert.', 'wav2vec2.'):
-            if k.startswith(p):
-                k = k[len(p):]
-        k = k.replace('.parametrizations.weight.original0', '.weight_g')
-        k = k.replace('.parametrizations.weight.original1', '.weight_v')
-        if k.startswith('feature_projection.'):
-            k = 'encoder.' + k
-        elif k.startswith('encoder.'):
-            k = 'encoder.transformer.' + k[len('encoder.'):]
-        mapped[k] = torch.from_numpy(v)
+    mapped = {k: torch.from_numpy(v) for k, v in st_write.hf_to_torchaudio(sd).items()}
     mapped = {k: v for k, v in mapped.items() if k in m.state_dict()}
     m.load_state_dict(mapped, strict=True)
     for p in m.parameters():

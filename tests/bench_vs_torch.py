@@ -26,18 +26,7 @@ import st_write  # noqa: E402
 def torch_model(model_dir):
     sd = st_write.load(os.path.join(model_dir, 'model.safetensors'))
     m = hubert_base().eval()
-    mapped = {}
-    for k, v in sd.items():
-        for p in ('hubert.', 'wav2vec2.'):
-            if k.startswith(p):
-                k = k[len(p):]
-        k = k.replace('.parametrizations.weight.original0', '.weight_g')
-        k = k.replace('.parametrizations.weight.original1', '.weight_v')
-        if k.startswith('feature_projection.'):
-            k = 'encoder.' + k
-        elif k.startswith('encoder.'):
-            k = 'encoder.transformer.' + k[len('encoder.'):]
-        mapped[k] = torch.from_numpy(v)
+    mapped = {k: torch.from_numpy(v) for k, v in st_write.hf_to_torchaudio(sd).items()}
     missing, unexpected = m.load_state_dict(mapped, strict=False)
     missing = [k for k in missing if not k.startswith('aux')]
     if missing or unexpected:

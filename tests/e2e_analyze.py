@@ -19,20 +19,13 @@ import os
 import shutil
 import subprocess
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from e2e_common import DATA, EMOTOP, FIX, SRC, check, finish  # noqa: E402
 import tempfile
 
-EMOTOP = os.environ.get('EMOTOP', 'build/emotop')
-SRC = os.environ.get('EMOTOP_SOURCE_ROOT', '.')
 MODEL = os.path.join(SRC, 'tests', 'fixtures', 'model-tiny-bilstm')
-DATA = os.path.join(SRC, '..', 'shared', 'data')
-fails = 0
 
-
-def check(cond, what):
-    global fails
-    print(('ok   ' if cond else 'FAIL ') + what)
-    if not cond:
-        fails += 1
 
 
 def run(*args, ok=(0,)):
@@ -122,8 +115,7 @@ def main():
               'eval predictions agree with analyze')
     finally:
         shutil.rmtree(tmp)
-    print(f'{fails} failure(s)')
-    return 1 if fails else 0
+    return finish()
 
 
 if __name__ == '__main__':

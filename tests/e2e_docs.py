@@ -6,17 +6,11 @@ import re
 import subprocess
 import sys
 
-EMOTOP = os.environ.get('EMOTOP', 'build/emotop')
-SRC = os.environ.get('EMOTOP_SOURCE_ROOT', '.')
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from e2e_common import DATA, EMOTOP, FIX, SRC, check, finish  # noqa: E402
+
 MAN = os.path.join(SRC, 'man', 'emotop.1')
-fails = 0
 
-
-def check(cond, what):
-    global fails
-    print(('ok   ' if cond else 'FAIL ') + what)
-    if not cond:
-        fails += 1
 
 
 def main():
@@ -34,8 +28,7 @@ def main():
         check(h.returncode == 0, f'emotop {c} --help exits 0')
         for opt in sorted(set(re.findall(r'(--[a-z][a-z-]*)', h.stdout))):
             check(opt in text, f'{c}: {opt} is in the man page')
-    print(f'{fails} failure(s)')
-    return 1 if fails else 0
+    return finish()
 
 
 if __name__ == '__main__':

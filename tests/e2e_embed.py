@@ -7,18 +7,12 @@ import os
 import struct
 import subprocess
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from e2e_common import DATA, EMOTOP, FIX, SRC, check, finish  # noqa: E402
 import tempfile
 
-EMOTOP = os.environ.get('EMOTOP', 'build/emotop')
-SRC = os.environ.get('EMOTOP_SOURCE_ROOT', '.')
-fails = 0
 
-
-def check(cond, what):
-    global fails
-    print(('ok   ' if cond else 'FAIL ') + what)
-    if not cond:
-        fails += 1
 
 
 def load_st(path):
@@ -77,8 +71,7 @@ def main():
         p = subprocess.run([EMOTOP, 'embed', '-m', model, '--layer', '9', '-o',
                             os.path.join(tmp, 'x.npy'), wav], capture_output=True, text=True)
         check(p.returncode == 2 and '--layer' in p.stderr, 'bad --layer: usage error')
-    print(f'{fails} failure(s)')
-    return 1 if fails else 0
+    return finish()
 
 
 if __name__ == '__main__':

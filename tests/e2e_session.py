@@ -11,22 +11,14 @@ import os
 import shutil
 import subprocess
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from e2e_common import DATA, EMOTOP, FIX, SRC, check, finish  # noqa: E402
 import tempfile
 import xml.etree.ElementTree as ET
 
-EMOTOP = os.environ.get('EMOTOP', 'build/emotop')
-SRC = os.environ.get('EMOTOP_SOURCE_ROOT', '.')
-FIX = os.path.join(SRC, 'tests', 'fixtures')
 MODEL = os.path.join(FIX, 'model-tiny-bilstm')
-DATA = os.path.join(SRC, '..', 'shared', 'data')
-fails = 0
 
-
-def check(cond, what):
-    global fails
-    print(('ok   ' if cond else 'FAIL ') + what, flush=True)
-    if not cond:
-        fails += 1
 
 
 def run(*a):
@@ -92,8 +84,7 @@ def main():
         check(p.returncode == 2, 'unsupported report format: usage error')
     finally:
         shutil.rmtree(tmp)
-    print(f'{fails} failure(s)')
-    return 1 if fails else 0
+    return finish()
 
 
 if __name__ == '__main__':

@@ -9,22 +9,16 @@ import os
 import shutil
 import subprocess
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from e2e_common import DATA, EMOTOP, FIX, SRC, check, finish  # noqa: E402
 import tempfile
 import time
 
 EMOTOP = os.path.abspath(os.environ.get('EMOTOP', 'build/emotop'))
-SRC = os.environ.get('EMOTOP_SOURCE_ROOT', '.')
 MODEL = os.path.abspath(os.path.join(SRC, 'tests', 'fixtures', 'model-tiny-bilstm'))
-DATA = os.path.join(SRC, '..', 'shared', 'data')
 LABELS = ['neutral', 'calm', 'happy', 'sad', 'angry', 'fearful', 'disgust', 'surprised']
-fails = 0
 
-
-def check(cond, what):
-    global fails
-    print(('ok   ' if cond else 'FAIL ') + what, flush=True)
-    if not cond:
-        fails += 1
 
 
 def tmux(sock, *args):
@@ -116,8 +110,7 @@ def main():
         tmux(sock, 'kill-server')
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    print(f'{fails} failure(s)')
-    return 1 if fails else 0
+    return finish()
 
 
 if __name__ == '__main__':

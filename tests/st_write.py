@@ -51,3 +51,21 @@ def load(path):
         out[name] = np.frombuffer(data[b:e], dtype=rev[info['dtype']]).reshape(
             info['shape']).copy()
     return out
+
+
+def hf_to_torchaudio(sd):
+    """HF HuBERT/wav2vec2 tensor names -> torchaudio wav2vec2_model names
+    (prefix dropped, weight-norm parametrization names folded)."""
+    out = {}
+    for k, v in sd.items():
+        for p in ('hubert.', 'wav2vec2.'):
+            if k.startswith(p):
+                k = k[len(p):]
+        k = k.replace('.parametrizations.weight.original0', '.weight_g')
+        k = k.replace('.parametrizations.weight.original1', '.weight_v')
+        if k.startswith('feature_projection.'):
+            k = 'encoder.' + k
+        elif k.startswith('encoder.'):
+            k = 'encoder.transformer.' + k[len('encoder.'):]
+        out[k] = v
+    return out
