@@ -17,9 +17,10 @@
 
 #define RATE 16000
 #define MAX_FRAME 480      /* 30 ms */
-#define AC_LEN 320         /* voicing window at 8 kHz: 40 ms */
-#define AC_MIN_LAG 20      /* 400 Hz at 8 kHz */
-#define AC_MAX_LAG 160     /* 50 Hz */
+#define AC_DECIM 4         /* voicing is measured at 4 kHz: pitch needs no more */
+#define AC_LEN 160         /* voicing window at 4 kHz: 40 ms */
+#define AC_MIN_LAG 10      /* 400 Hz at 4 kHz */
+#define AC_MAX_LAG 80      /* 50 Hz */
 
 struct emo_vad {
 	struct emo_vad_config cfg;
@@ -242,11 +243,16 @@ static void frame_done(struct emo_vad *v)
 	float lev = (float)(10.0 * log10(ss / v->F + 1e-12));
 	v->level_db = lev;
 
-	/* voicing window: shift in this frame decimated by 2 */
-	int h = v->F / 2;
+	/* voicing window: shift in this frame, decimated by averaging
+	 * AC_DECIM samples (a crude low-pass, enough for pitch) */
+	int h = v->F / AC_DECIM;
 	memmove(v->ac, v->ac + h, sizeof(float) * (AC_LEN - h));
-	for (int i = 0; i < h; i++)
-		v->ac[AC_LEN - h + i] = 0.5f * (v->frame[2 * i] + v->frame[2 * i + 1]);
+	for (int i = 0; i < h; i++) {
+		float acc = 0;
+		for (int k = 0; k < AC_DECIM; k++)
+			acc += v->frame[AC_DECIM * i + k];
+		v->ac[AC_LEN - h + i] = acc / AC_DECIM;
+	}
 	float voiced = voicing(v->ac);
 
 	/* noise floor: minimum of the smoothed level over the window */
