@@ -256,7 +256,40 @@ def load_hf_encoder(d):
     return m, c['hidden_size']
 
 
+def export_frozen(model, out, args, card_extra):
+    """Frozen mode: the pretrained encoder's own config and weights, plus
+    the trained head, in one emotop model directory."""
+    import shutil
+    os.makedirs(out, exist_ok=True)
+    with open(os.path.join(args.encoder, 'config.json')) as f:
+        cfg = json.load(f)
+    cfg['architectures'] = ['EmotopHubertLSTM']
+    cfg['id2label'] = {str(i): l for i, l in enumerate(LABELS)}
+    cfg['label2id'] = {l: i for i, l in enumerate(LABELS)}
+    cfg['emotop_head'] = {'type': 'bilstm', 'hidden_size': 256, 'num_layers': 1,
+                          'pooling': 'mean', 'layer': -1}
+    cfg.pop('use_weighted_layer_sum', None)
+    with open(os.path.join(out, 'config.json'), 'w') as f:
+        json.dump(cfg, f, indent=2)
+    pre = os.path.join(args.encoder, 'preprocessor_config.json')
+    if os.path.exists(pre):
+        shutil.copy(pre, out)
+    sd = {k: v for k, v in st_write.load(os.path.join(args.encoder,
+                                                      'model.safetensors')).items()
+          if not k.startswith(('projector.', 'classifier.', 'layer_weights', 'lstm.'))}
+    for k, v in model.state_dict().items():
+        if not k.startswith('enc.'):
+            sd[k] = v.contiguous()
+    st_write.save(os.path.join(out, 'model.safetensors'), sd,
+                  {'format': 'pt', 'trainer': 'models/train.py --mode frozen'})
+    with open(os.path.join(out, 'training.json'), 'w') as f:
+        json.dump(card_extra, f, indent=1)
+    print('exported', out)
+
+
 def export(model, out, args, card_extra):
+    if args.mode == 'frozen':
+        return export_frozen(model, out, args, card_extra)
     os.makedirs(out, exist_ok=True)
     s = SMALL
     large = args.variant == 'large'
