@@ -98,9 +98,9 @@ int cmd_embed(int argc, char **argv)
 	long layer = hc->num_layers;
 	bool all = layer_s && !strcmp(layer_s, "all");
 	if (layer_s && !all && !parse_int(layer_s, 0, hc->num_layers, &layer)) {
-		emo_model_destroy(m);
-		char range[64];
+		char range[64]; /* before the model (and hc with it) is freed */
 		snprintf(range, sizeof range, "0..%d or all", hc->num_layers);
+		emo_model_destroy(m);
 		return usage_error("embed", "--layer wants %s", range);
 	}
 	float *x = NULL;
