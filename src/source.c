@@ -410,6 +410,11 @@ void emo_source_consumed(struct emo_source *s)
 struct emo_ring *emo_source_ring(struct emo_source *s) { return s->ring; }
 sem_t *emo_source_wake(struct emo_source *s) { return &s->wake; }
 
+bool emo_source_is_device(const struct emo_source *s)
+{
+	return s->cfg.kind == EMO_SOURCE_DEVICE;
+}
+
 bool emo_source_realtime(const struct emo_source *s)
 {
 	return s->cfg.kind == EMO_SOURCE_DEVICE || s->cfg.paced;

@@ -370,10 +370,17 @@ static void update_stats(struct emo_stream *st)
 	pthread_mutex_unlock(&st->mu);
 }
 
+/* A device that stops delivering audio without PortAudio noticing (an
+ * unplugged USB microphone under ALSA often just stalls) is treated as
+ * gone after this long. */
+#define STALL_SECONDS 2.0
+
 static void *analysis_thread(void *arg)
 {
 	struct emo_stream *st = arg;
-	int err = 0;
+	int err = 0, stalled = 0;
+	uint64_t last_frames = 0;
+	double last_change = wall();
 	while (!atomic_load_explicit(&st->stop, memory_order_acquire)) {
 		struct timespec dl;
 		clock_gettime(CLOCK_REALTIME, &dl);
@@ -397,11 +404,25 @@ static void *analysis_thread(void *arg)
 		update_stats(st);
 		if (err || finished)
 			break;
+		uint64_t fr = emo_source_frames(st->src);
+		if (fr != last_frames) {
+			last_frames = fr;
+			last_change = wall();
+		} else if (emo_source_is_device(st->src) &&
+			   wall() - last_change > STALL_SECONDS) {
+			emo_err("input device '%s' has delivered no audio for %.0f s: "
+				"unplugged or stalled", emo_source_name(st->src),
+				STALL_SECONDS);
+			stalled = EMO_E_DEVICE;
+			err = emo_analyzer_finish(st->an);
+			goto ended;
+		}
 	}
 	if (!err)
 		err = emo_analyzer_finish(st->an);
+ended:
 	update_stats(st);
-	int serr = emo_source_error(st->src);
+	int serr = stalled ? stalled : emo_source_error(st->src);
 	if (serr || err) {
 		struct emo_event ev = {.type = EMO_EVENT_ERROR, .error = serr ? serr : err,
 				       .t0 = (double)st->fed / SR};

@@ -171,6 +171,86 @@ pcm.virtfile {{
         print(err[-2000:])
 
 
+def vanishing_device(tmp, wav):
+    """The virtual microphone stops delivering audio mid-session (as an
+    unplugged USB microphone often does under ALSA): emotop must notice,
+    write the end record with a device error, finalise the recording and
+    exit with status 1."""
+    d = os.path.join(tmp, 'vanish')
+    os.makedirs(d)
+    raw = os.path.join(d, 'speech.raw')
+    fifo = os.path.join(d, 'virtmic.fifo')
+    subprocess.run(['sox', wav, '-r', '16000', '-c', '1', '-e', 'signed', '-b', '16',
+                    '-t', 'raw', raw], check=True)
+    os.mkfifo(fifo)
+    with open(os.path.join(d, '.asoundrc'), 'w') as f:
+        f.write(open(os.path.join(tmp, '.asoundrc')).read().replace(
+            os.path.join(tmp, 'virtmic.fifo'), fifo))
+    speech = open(raw, 'rb').read()
+    go, stop = threading.Event(), threading.Event()
+
+    def writer():
+        chunk, i = 640, 0
+        while not stop.is_set():
+            try:
+                fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+            except OSError:
+                time.sleep(0.01)
+                continue
+            os.set_blocking(fd, True)
+            t = time.monotonic()
+            try:
+                while not stop.is_set():
+                    if go.is_set() and i >= len(speech):
+                        # the device goes silent without closing: a stall
+                        stop.wait(6)
+                        break
+                    data = speech[i:i + 640] if go.is_set() else b'\0' * chunk
+                    if go.is_set():
+                        i += chunk
+                    os.write(fd, data)
+                    t += 0.02
+                    dt = t - time.monotonic()
+                    if dt > 0:
+                        time.sleep(dt)
+            except BrokenPipeError:
+                pass
+            finally:
+                os.close(fd)
+            if go.is_set() and i >= len(speech):
+                return
+
+    th = threading.Thread(target=writer, daemon=True)
+    th.start()
+    log = os.path.join(d, 's.jsonl')
+    rec = os.path.join(d, 's.wav')
+    p = subprocess.Popen([EMOTOP, 'live', '--device', 'virtmic', '--no-tui', '-m', MODEL,
+                          '--log', log, '--record', rec], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True, env=device_env(d))
+
+    def reader():
+        for _ in p.stdout:
+            go.set()
+
+    threading.Thread(target=reader, daemon=True).start()
+    try:
+        p.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        p.kill()
+    stop.set()
+    err = p.stderr.read()
+    rs = [json.loads(l) for l in open(log)] if os.path.exists(log) else []
+    end = [r for r in rs if r['type'] == 'end']
+    ev = [r for r in rs if r['type'] == 'event' and r['event'] == 'device_error']
+    check(end and 'device' in end[-1]['reason'] and ev,
+          'vanished device: device_error event and end record '
+          f'({end[-1]["reason"] if end else "no end record"})')
+    check(p.returncode == 1, f'vanished device: exit status 1 (got {p.returncode})')
+    check('no audio' in err, 'vanished device: the message says what happened')
+    dur = subprocess.run(['soxi', '-D', rec], capture_output=True, text=True).stdout.strip()
+    check(float(dur or 0) > 1.0, f'vanished device: recording finalised ({dur} s)')
+
+
 def sigterm_log_record(tmp, wav):
     log = os.path.join(tmp, 'session.jsonl')
     rec = os.path.join(tmp, 'session.wav')
@@ -217,6 +297,7 @@ def main():
     try:
         parity(wavs)
         virtual_device(tmp, wavs[4])
+        vanishing_device(tmp, wavs[5])
         sigterm_log_record(tmp, wavs[2])
         no_device(tmp)
     finally:

@@ -49,6 +49,7 @@ struct emo_ring *emo_source_ring(struct emo_source *s);
 int emo_source_rate(const struct emo_source *s);      /* Hz */
 int emo_source_channels(const struct emo_source *s);  /* before downmix */
 const char *emo_source_name(const struct emo_source *s);
+bool emo_source_is_device(const struct emo_source *s);
 /* Devices and paced files run at real time; a fast file does not. */
 bool emo_source_realtime(const struct emo_source *s);
 /* True once a file source has delivered everything, or a device stream
