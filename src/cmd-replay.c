@@ -525,8 +525,8 @@ static void write_svg(FILE *f, struct emo_session_log *log, const struct labels 
 	double fy = 520;
 	json_t *an = json_object_get(h, "analysis");
 	fprintf(f, "<text x=\"%.0f\" y=\"%.0f\" fill=\"#333\">window %.2g s, hop %.2g s, "
-		   "smoothing %.2g \u00b7 source %d Hz, %d ch \u00b7 dropped %lld, skipped %lld "
-		   "samples \u00b7 RTF %.3f \u00b7 latency p50 %.0f ms, p95 %.0f ms</text>\n",
+		   "smoothing %.2g \u00b7 %d Hz, %d ch \u00b7 dropped %lld, skipped %lld "
+		   "\u00b7 RTF %.3f \u00b7 latency p50 %.0f / p95 %.0f ms</text>\n",
 		x0, fy, num(an, "window", 0), num(an, "hop", 0), num(an, "smoothing", 0),
 		(int)num(src, "rate", 0), (int)num(src, "channels", 0),
 		e ? (long long)num(e, "dropped_samples", 0) : 0LL,

@@ -139,13 +139,16 @@ static void on_result(const struct emo_result *r, void *ud)
 	struct emo_stream *st = ud;
 	struct emo_event ev = {.type = EMO_EVENT_RESULT, .result = *r,
 			       .t0 = r->t0, .t1 = r->t1};
-	double t_audio = time_of(st, (int64_t)llround(r->t1 * SR));
+	/* latency means something only when audio arrives at its own pace */
+	double t_audio = emo_source_realtime(st->src) ?
+		time_of(st, (int64_t)llround(r->t1 * SR)) : 0;
 	ev.latency_s = t_audio > 0 ? wall() - t_audio : 0;
 	pthread_mutex_lock(&st->mu);
 	st->stats.windows++;
 	st->stats.infer_s += r->infer_s;
 	st->stats.latency_last = ev.latency_s;
-	st->lat[st->nlat++ % LATN] = (float)ev.latency_s;
+	if (t_audio > 0)
+		st->lat[st->nlat++ % LATN] = (float)ev.latency_s;
 	pthread_mutex_unlock(&st->mu);
 	push_event(st, &ev);
 }
