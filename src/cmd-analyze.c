@@ -97,10 +97,8 @@ static void on_window(const struct emo_result *r, void *ud)
 	}
 }
 
-static void analyse_one(struct run *run, struct file_job *job,
-			struct emo_analyzer *unused)
+static void analyse_one(struct run *run, struct file_job *job)
 {
-	(void)unused;
 	struct file_ctx c = {.run = run, .job = job};
 	c.out = open_memstream(&job->out, &job->out_len);
 	job->pred = -1;
@@ -178,7 +176,7 @@ static void *worker(void *arg)
 		size_t i = atomic_fetch_add_explicit(&run->next, 1, memory_order_relaxed);
 		if (i >= run->njobs)
 			return NULL;
-		analyse_one(run, &run->jobs[i], NULL);
+		analyse_one(run, &run->jobs[i]);
 	}
 }
 
