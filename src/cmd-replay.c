@@ -450,11 +450,13 @@ static void write_svg(FILE *f, struct emo_session_log *log, const struct labels 
 			X(t), y1 + 18, t);
 	fprintf(f, "<rect x=\"%.0f\" y=\"%.0f\" width=\"%.0f\" height=\"%.0f\" fill=\"none\" stroke=\"#999\"/>\n",
 		x0, y0, x1 - x0, y1 - y0);
-	/* one line per emotion through window midpoints (smoothed probability) */
+	/* one line per emotion through window midpoints (smoothed
+	 * probability), and a dot per window so short sessions show too */
 	double share[EMO_MAX_LABELS] = {0}, share_total = 0;
-	for (int li = 0; li < L->n; li++) {
-		fprintf(f, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\" points=\"",
-			emo_color(L->names[li], li));
+	double *px = malloc(sizeof(double) * (log->windows ? log->windows : 1));
+	double *py = malloc(sizeof(double) * (log->windows ? log->windows : 1));
+	for (int li = 0; li < L->n && px && py; li++) {
+		size_t np = 0;
 		for (size_t i = 0; i < log->n; i++) {
 			json_t *r = log->records[i];
 			if (strcmp(str(r, "type", ""), "window"))
@@ -462,23 +464,20 @@ static void write_svg(FILE *f, struct emo_session_log *log, const struct labels 
 			json_t *p = json_object_get(r, "smoothed");
 			if (!p)
 				p = json_object_get(r, "probs");
-			double t = 0.5 * (num(r, "t0", 0) + num(r, "t1", 0));
-			fprintf(f, "%.1f,%.1f ", X(t), Y(num(p, L->names[li], 0)));
+			px[np] = X(0.5 * (num(r, "t0", 0) + num(r, "t1", 0)));
+			py[np++] = Y(num(p, L->names[li], 0));
 		}
+		const char *col = emo_color(L->names[li], li);
+		fprintf(f, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\" points=\"", col);
+		for (size_t k = 0; k < np; k++)
+			fprintf(f, "%.1f,%.1f ", px[k], py[k]);
 		fprintf(f, "\"/>\n");
-		/* and a dot per window, so short sessions show too */
-		for (size_t i = 0; i < log->n; i++) {
-			json_t *r = log->records[i];
-			if (strcmp(str(r, "type", ""), "window"))
-				continue;
-			json_t *p = json_object_get(r, "smoothed");
-			if (!p)
-				p = json_object_get(r, "probs");
-			double t = 0.5 * (num(r, "t0", 0) + num(r, "t1", 0));
-			fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"/>\n", X(t),
-				Y(num(p, L->names[li], 0)), emo_color(L->names[li], li));
-		}
+		for (size_t k = 0; k < np; k++)
+			fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"/>\n",
+				px[k], py[k], col);
 	}
+	free(px);
+	free(py);
 	/* dominant-emotion share: each window counts for its hop of speech */
 	double hop = num(json_object_get(h, "analysis"), "hop", 0.5);
 	for (size_t i = 0; i < log->n; i++) {

@@ -13,7 +13,6 @@ Checks, on the committed tiny model and the 48 kHz RAVDESS samples in
   - eval on a RAVDESS-named tree counts files and builds a confusion matrix
     consistent with analyze's predictions.
 """
-import glob
 import json
 import os
 import shutil
@@ -21,7 +20,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from e2e_common import DATA, EMOTOP, FIX, SRC, check, finish  # noqa: E402
+from e2e_common import DATA, EMOTOP, FIX, SRC, check, finish, ravdess_samples  # noqa: E402
 import tempfile
 
 MODEL = os.path.join(SRC, 'tests', 'fixtures', 'model-tiny-bilstm')
@@ -40,9 +39,8 @@ def records(out, typ):
 
 
 def main():
-    wavs = sorted(glob.glob(os.path.join(DATA, 'ravdess-48k-sample', '*.wav')))
+    wavs = ravdess_samples()
     if not wavs:
-        print('skipped: ../shared/data/ravdess-48k-sample not found')
         return 77
     tmp = tempfile.mkdtemp()
     try:

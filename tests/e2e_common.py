@@ -21,3 +21,13 @@ def finish():
     """Exit status for the script: 1 if any check failed."""
     print(f'{_fails} failure(s)')
     return 1 if _fails else 0
+
+
+def ravdess_samples():
+    """The 48 kHz RAVDESS originals in ../shared/data, sorted; [] (after
+    saying so) when the data is not there, and the caller returns 77."""
+    import glob
+    wavs = sorted(glob.glob(os.path.join(DATA, 'ravdess-48k-sample', '*.wav')))
+    if not wavs:
+        print('skipped: ../shared/data/ravdess-48k-sample not found')
+    return wavs

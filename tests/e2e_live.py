@@ -15,7 +15,6 @@
 (A full disk under the log writer is tested in tests/test-session.c.)
 Skipped (77) when ../shared/data is absent.
 """
-import glob
 import json
 import os
 import shutil
@@ -24,7 +23,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from e2e_common import DATA, EMOTOP, FIX, SRC, check, finish  # noqa: E402
+from e2e_common import DATA, EMOTOP, FIX, SRC, check, finish, ravdess_samples  # noqa: E402
 import tempfile
 import threading
 import time
@@ -289,9 +288,8 @@ def no_device(tmp):
 
 
 def main():
-    wavs = sorted(glob.glob(os.path.join(DATA, 'ravdess-48k-sample', '*.wav')))
+    wavs = ravdess_samples()
     if not wavs:
-        print('skipped: ../shared/data/ravdess-48k-sample not found')
         return 77
     tmp = tempfile.mkdtemp()
     try:

@@ -5,7 +5,6 @@ exactly; with another model it must say the weights differ. `replay
 --no-tui` prints the records; a log cut mid-line still replays; a malformed
 line is reported with its number. `report` writes a well-formed SVG (one
 line per emotion, speech shaded) and an HTML page."""
-import glob
 import json
 import os
 import shutil
@@ -13,7 +12,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from e2e_common import DATA, EMOTOP, FIX, SRC, check, finish  # noqa: E402
+from e2e_common import DATA, EMOTOP, FIX, SRC, check, finish, ravdess_samples  # noqa: E402
 import tempfile
 import xml.etree.ElementTree as ET
 
@@ -26,9 +25,8 @@ def run(*a):
 
 
 def main():
-    wavs = sorted(glob.glob(os.path.join(DATA, 'ravdess-48k-sample', '*.wav')))
+    wavs = ravdess_samples()
     if not wavs:
-        print('skipped: ../shared/data/ravdess-48k-sample not found')
         return 77
     tmp = tempfile.mkdtemp()
     try:

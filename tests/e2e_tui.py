@@ -4,14 +4,13 @@ in a 100x30 terminal; the screen (capture-pane) must show every label with
 bars, the level meter, the timeline and the status line, and change as the
 file plays; 'q' must exit with status 0 and give the terminal back. Also a
 small terminal (40x12) and a resize. Skipped (77) without tmux or data."""
-import glob
 import os
 import shutil
 import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from e2e_common import DATA, EMOTOP, FIX, SRC, check, finish  # noqa: E402
+from e2e_common import DATA, EMOTOP, FIX, SRC, check, finish, ravdess_samples  # noqa: E402
 import tempfile
 import time
 
@@ -55,9 +54,8 @@ def main():
     if not shutil.which('tmux'):
         print('skipped: tmux not installed')
         return 77
-    wavs = sorted(glob.glob(os.path.join(DATA, 'ravdess-48k-sample', '*.wav')))
+    wavs = ravdess_samples()
     if not wavs:
-        print('skipped: ../shared/data/ravdess-48k-sample not found')
         return 77
     tmp = tempfile.mkdtemp()
     wav = os.path.join(tmp, 'two.wav')  # two utterances: the bars move twice
