@@ -256,6 +256,26 @@ def load_hf_encoder(d):
     return m, c['hidden_size']
 
 
+# What both export modes add to the encoder's HF config: emotop's head.
+HEAD_CONFIG = {
+    'architectures': ['EmotopHubertLSTM'],
+    'id2label': {str(i): l for i, l in enumerate(LABELS)},
+    'label2id': {l: i for i, l in enumerate(LABELS)},
+    'emotop_head': {'type': 'bilstm', 'hidden_size': 256, 'num_layers': 1,
+                    'pooling': 'mean', 'layer': -1},
+}
+
+
+def write_model_dir(out, sd, trainer, card_extra):
+    """Weights and training metrics of an exported model directory (the
+    config files are written by the caller)."""
+    st_write.save(os.path.join(out, 'model.safetensors'), sd,
+                  {'format': 'pt', 'trainer': trainer})
+    with open(os.path.join(out, 'training.json'), 'w') as f:
+        json.dump(card_extra, f, indent=1)
+    print('exported', out)
+
+
 def export_frozen(model, out, args, card_extra):
     """Frozen mode: the pretrained encoder's own config and weights, plus
     the trained head, in one emotop model directory."""
@@ -263,11 +283,7 @@ def export_frozen(model, out, args, card_extra):
     os.makedirs(out, exist_ok=True)
     with open(os.path.join(args.encoder, 'config.json')) as f:
         cfg = json.load(f)
-    cfg['architectures'] = ['EmotopHubertLSTM']
-    cfg['id2label'] = {str(i): l for i, l in enumerate(LABELS)}
-    cfg['label2id'] = {l: i for i, l in enumerate(LABELS)}
-    cfg['emotop_head'] = {'type': 'bilstm', 'hidden_size': 256, 'num_layers': 1,
-                          'pooling': 'mean', 'layer': -1}
+    cfg.update(HEAD_CONFIG)
     cfg.pop('use_weighted_layer_sum', None)
     with open(os.path.join(out, 'config.json'), 'w') as f:
         json.dump(cfg, f, indent=2)
@@ -280,11 +296,7 @@ def export_frozen(model, out, args, card_extra):
     for k, v in model.state_dict().items():
         if not k.startswith('enc.'):
             sd[k] = v.contiguous()
-    st_write.save(os.path.join(out, 'model.safetensors'), sd,
-                  {'format': 'pt', 'trainer': 'models/train.py --mode frozen'})
-    with open(os.path.join(out, 'training.json'), 'w') as f:
-        json.dump(card_extra, f, indent=1)
-    print('exported', out)
+    write_model_dir(out, sd, 'models/train.py --mode frozen', card_extra)
 
 
 def export(model, out, args, card_extra):
@@ -294,7 +306,7 @@ def export(model, out, args, card_extra):
     s = SMALL
     large = args.variant == 'large'
     cfg = {
-        'architectures': ['EmotopHubertLSTM'], 'model_type': 'hubert',
+        'model_type': 'hubert',
         'conv_dim': s['conv_dim'], 'conv_kernel': s['conv_kernel'],
         'conv_stride': s['conv_stride'], 'conv_bias': large,
         'feat_extract_norm': 'layer' if large else 'group',
@@ -305,10 +317,7 @@ def export(model, out, args, card_extra):
         'hidden_act': 'gelu', 'layer_norm_eps': 1e-5,
         'num_conv_pos_embeddings': s['pos_k'],
         'num_conv_pos_embedding_groups': s['pos_groups'],
-        'id2label': {str(i): l for i, l in enumerate(LABELS)},
-        'label2id': {l: i for i, l in enumerate(LABELS)},
-        'emotop_head': {'type': 'bilstm', 'hidden_size': 256, 'num_layers': 1,
-                        'pooling': 'mean', 'layer': -1},
+        **HEAD_CONFIG,
     }
     with open(os.path.join(out, 'config.json'), 'w') as f:
         json.dump(cfg, f, indent=2)
@@ -325,11 +334,7 @@ def export(model, out, args, card_extra):
             k = k.replace('encoder.feature_projection.', 'feature_projection.')
             k = 'hubert.' + k
         sd[k] = v.contiguous()
-    st_write.save(os.path.join(out, 'model.safetensors'), sd,
-                  {'format': 'pt', 'trainer': 'models/train.py'})
-    with open(os.path.join(out, 'training.json'), 'w') as f:
-        json.dump(card_extra, f, indent=1)
-    print('exported', out)
+    write_model_dir(out, sd, 'models/train.py', card_extra)
 
 
 def parse_actors(s):

@@ -103,6 +103,15 @@ static json_t *probs_obj(const struct emo_model *m, const float *p, int n)
 	return o;
 }
 
+/* The current time as ISO 8601 UTC, e.g. 2026-11-23T01:20:33Z. */
+static void utc_now(char *buf, size_t n)
+{
+	time_t t = time(NULL);
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
 void emo_session_default_name(char *buf, size_t n)
 {
 	time_t t = time(NULL);
@@ -115,10 +124,7 @@ int emo_session_write_header(struct emo_session_writer *w,
 			     const struct emo_session_info *in)
 {
 	char when[64];
-	time_t t = time(NULL);
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	utc_now(when, sizeof when);
 	const struct emo_analyzer_config *a = in->analysis;
 	const struct emo_vad_config *v = &a->vad;
 	json_t *labels = json_array();
@@ -191,10 +197,7 @@ int emo_session_write_end(struct emo_session_writer *w, const char *reason,
 			  const struct emo_stream_stats *s)
 {
 	char when[64];
-	time_t t = time(NULL);
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	utc_now(when, sizeof when);
 	return put(w, json_pack("{s:s, s:s, s:s, s:f, s:f, s:I, s:I, s:I, s:I, s:f, s:f, s:f}",
 				"type", "end", "end", when, "reason", reason,
 				"duration", s->audio_s, "speech_seconds", s->speech_s,

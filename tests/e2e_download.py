@@ -41,6 +41,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
         p = os.path.join(State.root, self.path[len(prefix):])
         return p if os.path.isfile(p) else None
 
+    def _not_found(self):
+        self.send_response(404)
+        self.send_header('Content-Length', '0')
+        self.end_headers()
+
     def _headers(self, p, code, start, length):
         data = open(p, 'rb').read()
         etag = hashlib.sha256(data).hexdigest()
@@ -60,10 +65,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         State.seen.append(('HEAD', self.path, None, self.headers.get('Authorization')))
         p = self._file()
         if not p:
-            self.send_response(404)
-            self.send_header('Content-Length', '0')
-            self.end_headers()
-            return
+            return self._not_found()
         self._headers(p, 200, 0, os.path.getsize(p))
 
     def do_GET(self):
@@ -71,10 +73,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         State.seen.append(('GET', self.path, rng, self.headers.get('Authorization')))
         p = self._file()
         if not p:
-            self.send_response(404)
-            self.send_header('Content-Length', '0')
-            self.end_headers()
-            return
+            return self._not_found()
         size = os.path.getsize(p)
         start = int(rng.split('=')[1].split('-')[0]) if rng else 0
         data = self._headers(p, 206 if rng else 200, start, size - start)

@@ -71,14 +71,26 @@ def parity(wavs):
                   f'{os.path.basename(w)} ({len(lv)} windows)')
 
 
-def virtual_device(tmp, wav):
-    raw = os.path.join(tmp, 'speech.raw')
-    fifo = os.path.join(tmp, 'virtmic.fifo')
-    subprocess.run(['sox', wav, '-r', '16000', '-c', '1', '-e', 'signed', '-b', '16',
-                    '-t', 'raw', raw, 'pad', '0', '2'], check=True)
-    os.mkfifo(fifo)
-    with open(os.path.join(tmp, '.asoundrc'), 'w') as f:
-        f.write(f'''
+class VirtualMic:
+    """An ALSA capture PCM `virtmic` in DIR/.asoundrc (HOME=DIR makes
+    alsa-lib read it): the `file` plugin reading S16 16 kHz mono from a FIFO
+    that a writer thread feeds at real time, 20 ms per 20 ms. It sends
+    silence until `go` is set (emotop has opened the device: PortAudio's
+    probing opens and closes it several times first, which can take
+    seconds), then the speech of WAV (with `tail_s` of silence after it).
+    With stall=True the writer then stops writing without closing the
+    FIFO, as an unplugged USB microphone often just goes quiet."""
+
+    def __init__(self, d, wav, tail_s=2, stall=False):
+        self.dir = d
+        raw = os.path.join(d, 'speech.raw')
+        self.fifo = os.path.join(d, 'virtmic.fifo')
+        pad = ['pad', '0', str(tail_s)] if tail_s else []
+        subprocess.run(['sox', wav, '-r', '16000', '-c', '1', '-e', 'signed', '-b', '16',
+                        '-t', 'raw', raw] + pad, check=True)
+        os.mkfifo(self.fifo)
+        with open(os.path.join(d, '.asoundrc'), 'w') as f:
+            f.write(f'''
 pcm.virtmic {{
     type plug
     slave {{ pcm "virtfile"; format S16_LE; rate 16000; channels 1 }}
@@ -88,31 +100,33 @@ pcm.virtfile {{
     type file
     slave.pcm "null"
     file "/dev/null"
-    infile "{fifo}"
+    infile "{self.fifo}"
     format "raw"
 }}
 ''')
-    speech = open(raw, 'rb').read()
-    go, stop = threading.Event(), threading.Event()
+        self.speech = open(raw, 'rb').read()
+        self.stall = stall
+        self.go, self.stop = threading.Event(), threading.Event()
+        threading.Thread(target=self._write, daemon=True).start()
 
-    def writer():
-        """Real-time pacing, 20 ms per 20 ms. Silence until emotop has
-        opened the device (PortAudio's probing opens and closes it several
-        times first, which can take seconds), then the speech."""
+    def _write(self):
         chunk, i = 640, 0
         silence = b'\0' * chunk
-        while not stop.is_set():
+        while not self.stop.is_set():
             try:
-                fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+                fd = os.open(self.fifo, os.O_WRONLY | os.O_NONBLOCK)
             except OSError:  # no reader yet
                 time.sleep(0.01)
                 continue
             os.set_blocking(fd, True)
             t = time.monotonic()
             try:
-                while not stop.is_set():
-                    if go.is_set() and i < len(speech):
-                        os.write(fd, speech[i:i + chunk])
+                while not self.stop.is_set():
+                    if self.go.is_set() and i >= len(self.speech) and self.stall:
+                        self.stop.wait(6)  # silent, FIFO still open
+                        return
+                    if self.go.is_set() and i < len(self.speech):
+                        os.write(fd, self.speech[i:i + chunk])
                         i += chunk
                     else:
                         os.write(fd, silence)
@@ -125,8 +139,10 @@ pcm.virtfile {{
             finally:
                 os.close(fd)
 
-    th = threading.Thread(target=writer, daemon=True)
-    th.start()
+
+def virtual_device(tmp, wav):
+    mic = VirtualMic(tmp, wav)
+    speech, go, stop = mic.speech, mic.go, mic.stop
     env = device_env(tmp)
     p = subprocess.Popen([EMOTOP, 'live', '--device', 'virtmic', '--no-tui', '-m', MODEL],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
@@ -177,50 +193,8 @@ def vanishing_device(tmp, wav):
     exit with status 1."""
     d = os.path.join(tmp, 'vanish')
     os.makedirs(d)
-    raw = os.path.join(d, 'speech.raw')
-    fifo = os.path.join(d, 'virtmic.fifo')
-    subprocess.run(['sox', wav, '-r', '16000', '-c', '1', '-e', 'signed', '-b', '16',
-                    '-t', 'raw', raw], check=True)
-    os.mkfifo(fifo)
-    with open(os.path.join(d, '.asoundrc'), 'w') as f:
-        f.write(open(os.path.join(tmp, '.asoundrc')).read().replace(
-            os.path.join(tmp, 'virtmic.fifo'), fifo))
-    speech = open(raw, 'rb').read()
-    go, stop = threading.Event(), threading.Event()
-
-    def writer():
-        chunk, i = 640, 0
-        while not stop.is_set():
-            try:
-                fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
-            except OSError:
-                time.sleep(0.01)
-                continue
-            os.set_blocking(fd, True)
-            t = time.monotonic()
-            try:
-                while not stop.is_set():
-                    if go.is_set() and i >= len(speech):
-                        # the device goes silent without closing: a stall
-                        stop.wait(6)
-                        break
-                    data = speech[i:i + 640] if go.is_set() else b'\0' * chunk
-                    if go.is_set():
-                        i += chunk
-                    os.write(fd, data)
-                    t += 0.02
-                    dt = t - time.monotonic()
-                    if dt > 0:
-                        time.sleep(dt)
-            except BrokenPipeError:
-                pass
-            finally:
-                os.close(fd)
-            if go.is_set() and i >= len(speech):
-                return
-
-    th = threading.Thread(target=writer, daemon=True)
-    th.start()
+    mic = VirtualMic(d, wav, tail_s=0, stall=True)
+    go, stop = mic.go, mic.stop
     log = os.path.join(d, 's.jsonl')
     rec = os.path.join(d, 's.wav')
     p = subprocess.Popen([EMOTOP, 'live', '--device', 'virtmic', '--no-tui', '-m', MODEL,
