@@ -67,15 +67,20 @@ def main():
                            capture_output=True, text=True).stdout
         for line in o.splitlines():
             r = json.loads(line)
-            segs[r['file']] = r['segments']
+            # times are printed to the millisecond: VAD boundaries are whole
+            # 20 ms frames (exact), but a segment that runs to the end of
+            # the file ends at its last sample, which ms rounding can miss
+            segs[r['file']] = [(s0, None if s1 >= r['duration'] else s1)
+                               for s0, s1 in r['segments']]
     m, labels, do_norm = torch_model(a.model)
-    worst, disagree, torch_correct = 0.0, [], 0
+    worst, disagree, torch_correct, diffs = 0.0, [], 0, []
     with torch.no_grad():
         for r in c:
             x, sr = sf.read(r['file'], dtype='float32')
             if x.ndim > 1:
                 x = x.mean(1)
-            y = np.concatenate([x[int(round(s0 * sr)):int(round(s1 * sr))]
+            y = np.concatenate([x[int(round(s0 * sr)):
+                                  None if s1 is None else int(round(s1 * sr))]
                                 for s0, s1 in segs[r['file']]] or [x])
             t = torch.from_numpy(y)[None]
             if do_norm:
@@ -84,13 +89,16 @@ def main():
             if r['prediction'] is None:
                 continue
             cp = np.array([r['probs'][l] for l in labels])
-            worst = max(worst, float(np.abs(cp - p).max()))
+            diffs.append((float(np.abs(cp - p).max()), r['file']))
+            worst = max(worst, diffs[-1][0])
             if labels[int(p.argmax())] != r['prediction']:
                 disagree.append(r['file'])
             torch_correct += labels[int(p.argmax())] == r['truth']
     print(f'{len(c)} files: C accuracy {summary["accuracy"]:.4f}, PyTorch accuracy '
           f'{torch_correct / len(c):.4f}; max |p_C - p_torch| = {worst:.2e} '
           f'(tolerance {a.tol:g}); classes differ on {len(disagree)} file(s)')
+    for d, f in sorted(diffs, reverse=True)[:5]:
+        print(f'  {d:.2e} {f}')
     for f in disagree[:10]:
         print('  differs:', f)
     return 0 if not disagree and worst <= a.tol else 1
