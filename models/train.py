@@ -12,13 +12,17 @@ Two modes:
            trained, on its last hidden state.
 
 Audio is trimmed with emotop's own VAD (`emotop vad --json`, cached), so
-training hears what the runtime hears. Augmentation: additive white
-Gaussian noise at a random SNR, random crops, random gain.
+training hears what the runtime hears. Augmentation: speed perturbation
+(0.9/1.0/1.1, pitch and tempo together, as Kaldi's), additive white
+Gaussian noise at a random SNR, random crops, random gain, and time and
+channel masks on the conv features (as wav2vec 2.0 / HuBERT fine-tuning).
 
 Evaluation is speaker independent: --test-actors / --val-actors hold actors
 out; --rotate runs the paper's rotation (pairs of actors as test, the next
 pair as validation, the rest for training) over all folds and prints mean
-and best fold. --export DIR writes an emotop model directory.
+and best fold; --jobs N runs N folds at once (one core each: for this
+model one thread per process is faster than two). --export DIR writes an
+emotop model directory.
 
 Example (the shipped model; the exact command is in its MODEL_CARD.md):
   models/train.py --data ../shared/data/ravdess-16k --emotop build/emotop \\
@@ -100,6 +104,19 @@ def load_corpus(data, emotop, cache):
     return items
 
 
+SPEEDS = (0.9, 1.1)
+
+
+def speed_versions(items):
+    """{path: [x at 0.9, x at 1.1]}: resampled as if played faster or
+    slower (pitch and tempo change together)."""
+    import torchaudio.functional as AF
+    out = {}
+    for f, x, _, _ in items:
+        out[f] = [AF.resample(x, int(SR * s) // 100, SR // 100) for s in SPEEDS]
+    return out
+
+
 class HubertLSTM(nn.Module):
     def __init__(self, enc, hidden, lstm_hidden=256, n_cls=8):
         super().__init__()
@@ -108,9 +125,13 @@ class HubertLSTM(nn.Module):
                             bidirectional=True)
         self.classifier = nn.Linear(2 * lstm_hidden, n_cls)
 
+    mask = None  # (time spans, time len, channel spans, channel len)
+
     def features(self, x):
         # last hidden state, as emotop's head reads it (layer -1)
         feats, _ = self.enc.feature_extractor(x, None)
+        if self.training and self.mask:
+            feats = mask_features(feats, *self.mask)
         return self.enc.encoder(feats)
 
     def forward(self, x, frozen=False):
@@ -121,6 +142,23 @@ class HubertLSTM(nn.Module):
             h = self.features(x)
         y, _ = self.lstm(h)
         return self.classifier(y.mean(1))
+
+
+def mask_features(f, nt, lt, nc, lc):
+    """Zero nt random time spans of up to lt frames and nc channel spans of
+    up to lc channels in each example of conv features f (B, T, C)."""
+    B, T, C = f.shape
+    keep = torch.ones(B, T, C)
+    for b in range(B):
+        for _ in range(nt):
+            n = int(torch.randint(0, lt + 1, ()))
+            o = int(torch.randint(0, max(T - n, 0) + 1, ()))
+            keep[b, o:o + n, :] = 0
+        for _ in range(nc):
+            n = int(torch.randint(0, lc + 1, ()))
+            o = int(torch.randint(0, max(C - n, 0) + 1, ()))
+            keep[b, :, o:o + n] = 0
+    return f * keep
 
 
 def normalize(x):
@@ -141,13 +179,17 @@ def small_encoder(variant='base'):
                           large, 0.0, None)
 
 
-def batches(items, bs, crop, rng, augment):
+def batches(items, bs, crop, rng, augment, speeds=None):
     idx = list(range(len(items)))
     rng.shuffle(idx)
     for i in range(0, len(idx), bs):
         xs, ys = [], []
         for j in idx[i:i + bs]:
-            _, x, y, _ = items[j]
+            f, x, y, _ = items[j]
+            if augment and speeds:
+                k = rng.randrange(3)
+                if k:
+                    x = speeds[f][k - 1]
             n = int(crop * SR)
             if len(x) > n:
                 o = rng.randrange(len(x) - n)
@@ -191,16 +233,21 @@ def metrics(probs, items):
 
 
 def train(items, train_actors, val_actors, args, log=print):
+    """The model after the last epoch, and the state of the epoch with the
+    best validation accuracy (None without validation actors)."""
     torch.manual_seed(args.seed)
     rng = random.Random(args.seed)
     tr = [it for it in items if it[3] in train_actors]
     va = [it for it in items if it[3] in val_actors]
+    speeds = speed_versions(tr) if args.speed else None
     frozen = args.mode == 'frozen'
     if frozen:
         enc, hidden = load_hf_encoder(args.encoder)
     else:
         enc, hidden = small_encoder(args.variant), SMALL['hidden']
     model = HubertLSTM(enc, hidden)
+    if args.mask:
+        model.mask = tuple(int(v) for v in args.mask.split(','))
     params = [p for n, p in model.named_parameters()
               if not (frozen and n.startswith('enc.'))]
     opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=1e-2)
@@ -213,7 +260,7 @@ def train(items, train_actors, val_actors, args, log=print):
         if frozen:
             model.enc.eval()
         t0, tot, n = time.time(), 0.0, 0
-        for x, y in batches(tr, args.batch, args.crop, rng, True):
+        for x, y in batches(tr, args.batch, args.crop, rng, True, speeds):
             loss = F.cross_entropy(model(x, frozen), y, label_smoothing=0.1)
             opt.zero_grad()
             loss.backward()
@@ -229,10 +276,9 @@ def train(items, train_actors, val_actors, args, log=print):
             if m['accuracy'] >= best:
                 best = m['accuracy']
                 best_state = {k: v.clone() for k, v in model.state_dict().items()}
+                best_state['_epoch'] = ep + 1
         log(msg)
-    if best_state is not None and args.select_best:
-        model.load_state_dict(best_state)
-    return model
+    return model, best_state
 
 
 def load_hf_encoder(d):
@@ -341,6 +387,93 @@ def parse_actors(s):
     return [] if s in ('', 'none') else [int(a) for a in s.split(',')]
 
 
+def rotation_folds(actors):
+    """The paper's rotation: each pair of actors is the test set once, the
+    next pair (wrapping) validates, the rest train."""
+    n = len(actors)
+    return [(actors[i:i + 2], [actors[(i + 2) % n], actors[(i + 3) % n]])
+            for i in range(0, n, 2)]
+
+
+def run_fold(items, actors, test, val, a, log):
+    """Train on everything but test + val; test metrics of the last epoch
+    (what the shipped recipe uses) and of the best validation epoch."""
+    train_a = [x for x in actors if x not in test + val]
+    model, best = train(items, train_a, val, a, log)
+    te = [it for it in items if it[3] in test]
+    frozen = a.mode == 'frozen'
+    m = metrics(predict(model, te, frozen), te)
+    m.update(test=test, val=val)
+    if best is not None:
+        m['best_val_epoch'] = best.pop('_epoch')
+        model.load_state_dict(best)
+        m['accuracy_at_best_val'] = metrics(predict(model, te, frozen), te)['accuracy']
+    return m
+
+
+def summarize(folds):
+    accs = [f['accuracy'] for f in folds]
+    cm = np.sum([f['confusion'] for f in folds], axis=0)
+    recall = cm.diagonal() / np.maximum(cm.sum(1), 1)
+    prec = cm.diagonal() / np.maximum(cm.sum(0), 1)
+    f1 = np.where(prec + recall > 0, 2 * prec * recall / (prec + recall + 1e-12), 0)
+    out = {'mean_accuracy': float(np.mean(accs)), 'std_accuracy': float(np.std(accs)),
+           'best_accuracy': float(np.max(accs)), 'worst_accuracy': float(np.min(accs)),
+           'mean_UA': float(np.mean([f['UA'] for f in folds])),
+           'pooled': {'WA': float(cm.diagonal().sum() / cm.sum()),
+                      'UA': float(recall.mean()), 'precision': prec.tolist(),
+                      'recall': recall.tolist(), 'f1': f1.tolist(),
+                      'confusion': cm.tolist()}}
+    if all('accuracy_at_best_val' in f for f in folds):
+        out['mean_accuracy_at_best_val'] = float(np.mean(
+            [f['accuracy_at_best_val'] for f in folds]))
+    return out
+
+
+def rotate(items, actors, a, results):
+    folds = rotation_folds(actors)
+    if a.folds:
+        folds = folds[:a.folds]
+    if a.only_fold is not None:
+        test, val = folds[a.only_fold]
+        results['folds'].append(run_fold(items, actors, test, val, a,
+                                         lambda m: print(m, flush=True)))
+        return
+    if a.jobs > 1:
+        # one process per fold, a.jobs at a time, each logging to its file
+        out = os.path.dirname(os.path.abspath(a.results or 'rotation.json'))
+        argv = sys.argv[1:]  # the later --only-fold/--results/--jobs win
+        procs, done = [], []
+        for k in range(len(folds)):
+            while len([p for p in procs if p[1].poll() is None]) >= a.jobs:
+                time.sleep(2)
+            res = os.path.join(out, f'fold-{k + 1:02d}.json')
+            logf = open(os.path.join(out, f'fold-{k + 1:02d}.log'), 'w')
+            cmd = [sys.executable, os.path.abspath(__file__)] + argv + [
+                '--only-fold', str(k), '--results', res, '--jobs', '1']
+            print(f'fold {k + 1}: test {folds[k][0]} val {folds[k][1]} '
+                  f'(log {logf.name})', flush=True)
+            procs.append((k, subprocess.Popen(cmd, stdout=logf, stderr=subprocess.STDOUT), res))
+        for k, p, res in procs:
+            if p.wait() != 0:
+                sys.exit(f'fold {k + 1} failed: see its log')
+            with open(res) as f:
+                done.append(json.load(f)['folds'][0])
+        results['folds'] = done
+    else:
+        for test, val in folds:
+            print(f'fold test {test} val {val}', flush=True)
+            results['folds'].append(run_fold(items, actors, test, val, a,
+                                             lambda m: print('  ' + m, flush=True)))
+    for m in results['folds']:
+        print(f'test {m["test"]}: acc {m["accuracy"]:.3f} UA {m["UA"]:.3f}'
+              + (f' (at best val epoch {m["best_val_epoch"]}: '
+                 f'{m["accuracy_at_best_val"]:.3f})' if 'best_val_epoch' in m else ''))
+    results.update(summarize(results['folds']))
+    print(f'mean acc {results["mean_accuracy"]:.3f} (sd {results["std_accuracy"]:.3f}) '
+          f'best {results["best_accuracy"]:.3f} mean UA {results["mean_UA"]:.3f}')
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -359,7 +492,13 @@ def main():
     ap.add_argument('--crop', type=float, default=2.0)
     ap.add_argument('--lr', type=float, default=5e-4)
     ap.add_argument('--seed', type=int, default=0)
-    ap.add_argument('--threads', type=int, default=2)
+    ap.add_argument('--threads', type=int, default=1,
+                    help='torch threads per process (1 is fastest here)')
+    ap.add_argument('--speed', type=int, default=1,
+                    help='speed perturbation 0.9/1.0/1.1 (0: off)')
+    ap.add_argument('--mask', default='2,8,1,8',
+                    help='conv-feature masks: time spans,max frames,'
+                         'channel spans,max channels ("" or 0,0,0,0: off)')
     ap.add_argument('--val-actors', default='none')
     ap.add_argument('--test-actors', default='none')
     ap.add_argument('--select-best', action='store_true',
@@ -368,6 +507,9 @@ def main():
                     help='actor rotation over all folds (2 test, 2 val)')
     ap.add_argument('--folds', type=int, default=0,
                     help='with --rotate: run only the first N folds')
+    ap.add_argument('--jobs', type=int, default=1,
+                    help='with --rotate: folds trained at once')
+    ap.add_argument('--only-fold', type=int, help=argparse.SUPPRESS)
     ap.add_argument('--export', help='write an emotop model directory here')
     ap.add_argument('--results', help='write metrics JSON here')
     a = ap.parse_args()
@@ -380,29 +522,14 @@ def main():
     actors = sorted({it[3] for it in items})
     results = {'command': ' '.join(sys.argv), 'folds': []}
     if a.rotate:
-        folds = [(actors[i:i + 2], actors[(i + 2) % len(actors):(i + 2) % len(actors) + 2])
-                 for i in range(0, len(actors), 2)]
-        if a.folds:
-            folds = folds[:a.folds]
-        for test, val in folds:
-            train_a = [x for x in actors if x not in test + val]
-            print(f'fold test {test} val {val}', flush=True)
-            model = train(items, train_a, val, a, lambda m: print('  ' + m, flush=True))
-            te = [it for it in items if it[3] in test]
-            m = metrics(predict(model, te, a.mode == 'frozen'), te)
-            m.update(test=test, val=val)
-            results['folds'].append(m)
-            print(f'  test acc {m["accuracy"]:.3f} UA {m["UA"]:.3f}', flush=True)
-        accs = [f['accuracy'] for f in results['folds']]
-        results['mean_accuracy'] = float(np.mean(accs))
-        results['best_accuracy'] = float(np.max(accs))
-        results['mean_UA'] = float(np.mean([f['UA'] for f in results['folds']]))
-        print(f'mean acc {results["mean_accuracy"]:.3f} best {results["best_accuracy"]:.3f}'
-              f' mean UA {results["mean_UA"]:.3f}')
+        rotate(items, actors, a, results)
     else:
         test, val = parse_actors(a.test_actors), parse_actors(a.val_actors)
         train_a = [x for x in actors if x not in test + val]
-        model = train(items, train_a, val, a, lambda m: print(m, flush=True))
+        model, best = train(items, train_a, val, a, lambda m: print(m, flush=True))
+        if best is not None and a.select_best:
+            print(f'keeping epoch {best.pop("_epoch")} (best validation accuracy)')
+            model.load_state_dict(best)
         for name, group in (('val', val), ('test', test)):
             g = [it for it in items if it[3] in group]
             if g:
