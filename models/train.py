@@ -239,6 +239,9 @@ def train(items, train_actors, val_actors, args, log=print):
     rng = random.Random(args.seed)
     tr = [it for it in items if it[3] in train_actors]
     va = [it for it in items if it[3] in val_actors]
+    if not tr:
+        sys.exit(f'no training actors left: all of {sorted({it[3] for it in items})} '
+                 'are test or validation actors')
     speeds = speed_versions(tr) if args.speed else None
     frozen = args.mode == 'frozen'
     if frozen:

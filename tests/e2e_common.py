@@ -8,12 +8,15 @@ DATA = os.path.join(SRC, '..', 'shared', 'data')
 _fails = 0
 
 
-def check(cond, what):
-    """Prints ok/FAIL for one assertion and counts failures."""
+def check(cond, what, detail=None):
+    """Prints ok/FAIL for one assertion (and detail when it fails) and
+    counts failures."""
     global _fails
     print(('ok   ' if cond else 'FAIL ') + what, flush=True)
     if not cond:
         _fails += 1
+        if detail:
+            print('     ' + str(detail).replace('\n', '\n     '), flush=True)
     return cond
 
 

@@ -1,0 +1,122 @@
+#!/usr/bin/python3
+"""models/train.py end to end on a small RAVDESS subset (6 actors x 16
+files, one epoch): both modes export a model directory the C engine loads
+and agrees with (models/check_parity.py: same class on every file,
+probabilities within 1e-4), frozen mode leaves the encoder's weights as they
+were, and the rotation's pooled figures add up over its folds.
+Needs python3-torch (skipped otherwise)."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+try:
+    import numpy as np
+    import torch  # noqa: F401
+except ImportError:
+    print('skipped: python3-torch not installed')
+    sys.exit(77)
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import st_write  # noqa: E402
+from e2e_common import DATA, EMOTOP, FIX, check, finish  # noqa: E402
+
+MODELS = os.path.join(HERE, '..', 'models')
+PY = '/usr/bin/python3'
+
+
+def train(data, *args):
+    return subprocess.run([PY, os.path.join(MODELS, 'train.py'), '--data', data,
+                           '--emotop', EMOTOP, '--epochs', '1', '--crop', '1.0',
+                           '--batch', '8'] + list(args),
+                          capture_output=True, text=True)
+
+
+def parity(model, data):
+    p = subprocess.run([PY, os.path.join(MODELS, 'check_parity.py'), '--model', model,
+                        '--data', data, '--emotop', EMOTOP, '--tol', '1e-4'],
+                       capture_output=True, text=True)
+    return p.returncode == 0, (p.stdout + p.stderr).strip().splitlines()[:1]
+
+
+def main():
+    src = os.path.join(DATA, 'ravdess-16k')
+    if not os.path.isdir(src):
+        print('skipped: ../shared/data not found')
+        return 77
+    tmp = tempfile.mkdtemp()
+    data = os.path.join(tmp, 'data')
+    for actor in range(1, 7):
+        d = os.path.join(data, f'Actor_{actor:02d}')
+        os.makedirs(d)
+        names = sorted(os.listdir(os.path.join(src, f'Actor_{actor:02d}')))
+        for n in names[::3][:16]:
+            os.symlink(os.path.join(src, f'Actor_{actor:02d}', n), os.path.join(d, n))
+
+    # scratch mode: the small encoder + BiLSTM, trained end to end
+    out = os.path.join(tmp, 'scratch')
+    p = train(data, '--variant', 'large', '--val-actors', '3', '--test-actors', '4',
+              '--export', out, '--results', os.path.join(tmp, 'scratch.json'))
+    check(p.returncode == 0 and 'epoch 1/1' in p.stdout, 'scratch mode trains and exports',
+          p.stderr[-500:])
+    if p.returncode == 0:
+        r = json.load(open(os.path.join(tmp, 'scratch.json')))
+        check(r['test']['actors'] == [4] and sum(map(sum, r['test']['confusion'])) == 16,
+              'test metrics cover the 16 files of the test actor')
+        ok, msg = parity(out, data)
+        check(ok, 'C engine agrees with PyTorch on the scratch export', msg)
+
+    # frozen mode: a given HF encoder stays as it was; only the head trains
+    out = os.path.join(tmp, 'frozen')
+    enc = os.path.join(FIX, 'hubert-tiny-base')
+    p = train(data, '--mode', 'frozen', '--encoder', enc, '--val-actors', '3',
+              '--test-actors', '4', '--export', out)
+    check(p.returncode == 0, 'frozen mode trains and exports', p.stderr[-500:])
+    if p.returncode == 0:
+        a = st_write.load(os.path.join(enc, 'model.safetensors'))
+        b = st_write.load(os.path.join(out, 'model.safetensors'))
+        same = all(np.array_equal(a[k], b[k]) for k in a if k in b)
+        check(same and 'lstm.weight_ih_l0' in b and 'classifier.weight' in b,
+              'frozen export: encoder weights unchanged, head added')
+        ok, msg = parity(out, data)
+        check(ok, 'C engine agrees with PyTorch on the frozen export', msg)
+    p = train(data, '--mode', 'frozen')
+    check(p.returncode != 0 and '--encoder' in p.stderr,
+          'frozen mode without an encoder says what is missing', p.stderr[-300:])
+
+    # rotation: two folds in two processes; pooled figures add up
+    res = os.path.join(tmp, 'rot', 'rotation.json')
+    os.makedirs(os.path.dirname(res))
+    p = train(data, '--variant', 'large', '--rotate', '--folds', '2', '--jobs', '2',
+              '--results', res)
+    check(p.returncode == 0 and 'mean acc' in p.stdout, 'rotation runs its folds',
+          p.stdout[-300:] + p.stderr[-500:])
+    if p.returncode == 0:
+        r = json.load(open(res))
+        folds = r['folds']
+        check([f['test'] for f in folds] == [[1, 2], [3, 4]] and
+              [f['val'] for f in folds] == [[3, 4], [5, 6]],
+              'rotation: each actor pair tested once, the next pair validates')
+        check(abs(r['mean_accuracy'] - np.mean([f['accuracy'] for f in folds])) < 1e-12
+              and r['best_accuracy'] == max(f['accuracy'] for f in folds),
+              'mean and best fold accuracy')
+        cm = np.array(r['pooled']['confusion'])
+        check(cm.sum() == 64 and (cm == np.sum([f['confusion'] for f in folds], 0)).all(),
+              'pooled confusion covers every file once')
+        check(abs(r['pooled']['WA'] - np.trace(cm) / 64) < 1e-12, 'pooled WA')
+    p = train(data, '--test-actors', '1,2,3', '--val-actors', '4,5,6')
+    check(p.returncode != 0 and 'no training actors' in p.stderr,
+          'no actors left to train on: a clear error', p.stderr[-300:])
+    rc = finish()
+    if rc == 0:
+        shutil.rmtree(tmp)
+    else:
+        print('kept', tmp)
+    return rc
+
+
+if __name__ == '__main__':
+    sys.exit(main())
