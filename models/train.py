@@ -20,7 +20,8 @@ channel masks on the conv features (as wav2vec 2.0 / HuBERT fine-tuning).
 Evaluation is speaker independent: --test-actors / --val-actors hold actors
 out; --rotate runs the paper's rotation (pairs of actors as test, the next
 pair as validation, the rest for training) over all folds and prints mean
-and best fold; --jobs N runs N folds at once (one core each: for this
+and best fold, then (with --export) trains the model to export on all
+actors with the same settings; --jobs N runs N folds at once (one core each: for this
 model one thread per process is faster than two). --export DIR writes an
 emotop model directory.
 
@@ -526,6 +527,12 @@ def main():
     results = {'command': ' '.join(sys.argv), 'folds': []}
     if a.rotate:
         rotate(items, actors, a, results)
+        if a.export and a.only_fold is None:
+            # the protocol has measured these settings: now the model to
+            # ship, trained on every actor with them
+            print('training on all actors for export', flush=True)
+            model, _ = train(items, actors, [], a, lambda m: print(m, flush=True))
+            export(model, a.export, a, results)
     else:
         test, val = parse_actors(a.test_actors), parse_actors(a.val_actors)
         train_a = [x for x in actors if x not in test + val]

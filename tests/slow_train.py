@@ -90,8 +90,9 @@ def main():
     # rotation: two folds in two processes; pooled figures add up
     res = os.path.join(tmp, 'rot', 'rotation.json')
     os.makedirs(os.path.dirname(res))
+    exp = os.path.join(tmp, 'rot', 'model')
     p = train(data, '--variant', 'large', '--rotate', '--folds', '2', '--jobs', '2',
-              '--results', res)
+              '--results', res, '--export', exp)
     check(p.returncode == 0 and 'mean acc' in p.stdout, 'rotation runs its folds',
           p.stdout[-300:] + p.stderr[-500:])
     if p.returncode == 0:
@@ -107,6 +108,12 @@ def main():
         check(cm.sum() == 64 and (cm == np.sum([f['confusion'] for f in folds], 0)).all(),
               'pooled confusion covers every file once')
         check(abs(r['pooled']['WA'] - np.trace(cm) / 64) < 1e-12, 'pooled WA')
+        t = json.load(open(os.path.join(exp, 'training.json')))
+        check(t['mean_accuracy'] == r['mean_accuracy'] and
+              not any(f.startswith('fold-') for f in os.listdir(exp)),
+              'rotation then exports one model trained on all actors, with its figures')
+        ok, msg = parity(exp, data)
+        check(ok, 'C engine agrees with PyTorch on the rotation export', msg)
     p = train(data, '--test-actors', '1,2,3', '--val-actors', '4,5,6')
     check(p.returncode != 0 and 'no training actors' in p.stderr,
           'no actors left to train on: a clear error', p.stderr[-300:])
