@@ -56,10 +56,11 @@ def main():
         for n in names[::3][:16]:
             os.symlink(os.path.join(src, f'Actor_{actor:02d}', n), os.path.join(d, n))
 
-    # scratch mode: the small encoder + BiLSTM, trained end to end
+    # scratch mode: the small encoder + BiLSTM, trained end to end (with
+    # the optional augmentations, so that they run too)
     out = os.path.join(tmp, 'scratch')
-    p = train(data, '--variant', 'large', '--val-actors', '3', '--test-actors', '4',
-              '--export', out, '--results', os.path.join(tmp, 'scratch.json'))
+    p = train(data, '--speed', '1', '--mask', '2,8,1,8', '--val-actors', '3',
+              '--test-actors', '4', '--export', out, '--results', os.path.join(tmp, 'scratch.json'))
     check(p.returncode == 0 and 'epoch 1/1' in p.stdout, 'scratch mode trains and exports',
           p.stderr[-500:])
     if p.returncode == 0:
@@ -91,7 +92,7 @@ def main():
     res = os.path.join(tmp, 'rot', 'rotation.json')
     os.makedirs(os.path.dirname(res))
     exp = os.path.join(tmp, 'rot', 'model')
-    p = train(data, '--variant', 'large', '--rotate', '--folds', '2', '--jobs', '2',
+    p = train(data, '--rotate', '--folds', '2', '--jobs', '2',
               '--results', res, '--export', exp)
     check(p.returncode == 0 and 'mean acc' in p.stdout, 'rotation runs its folds',
           p.stdout[-300:] + p.stderr[-500:])
