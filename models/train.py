@@ -28,9 +28,11 @@ actors with the same settings. --jobs N runs N folds at once, one core
 each (for this model one thread per process is faster than two).
 --export DIR writes an emotop model directory.
 
-The defaults are the shipped model's recipe; its whole protocol is
-  models/train.py --rotate --jobs 2 --export models/emotop-small
-(the exact commands that made it are in its MODEL_CARD.md).
+The defaults are the recipe the rotation in models/emotop-small/MODEL_CARD.md
+measured; the whole protocol (rotation, then the all-actor model) is
+  models/train.py --rotate --jobs 2 --export DIR
+The shipped model itself was trained longer (--epochs 40) on actors 01-16;
+the card has the exact commands and why.
 """
 import argparse
 import glob
@@ -404,7 +406,8 @@ def rotation_folds(actors):
 
 def run_fold(items, actors, test, val, a, log):
     """Train on everything but test + val; test metrics of the last epoch
-    (what the shipped recipe uses) and of the best validation epoch."""
+    (what a model trained on all actors, with no validation set, gets) and
+    of the best validation epoch."""
     train_a = [x for x in actors if x not in test + val]
     model, best = train(items, train_a, val, a, log)
     te = [it for it in items if it[3] in test]
@@ -463,6 +466,8 @@ def rotate(items, actors, a, results):
             procs.append((k, subprocess.Popen(cmd, stdout=logf, stderr=subprocess.STDOUT), res))
         for k, p, res in procs:
             if p.wait() != 0:
+                for _, q, _ in procs:
+                    q.kill()
                 sys.exit(f'fold {k + 1} failed: see its log')
             with open(res) as f:
                 done.append(json.load(f)['folds'][0])
