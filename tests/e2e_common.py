@@ -1,11 +1,22 @@
 """Shared helpers of the end-to-end test scripts (stdlib only)."""
 import os
+import sys
 
 EMOTOP = os.environ.get('EMOTOP', 'build/emotop')
 SRC = os.environ.get('EMOTOP_SOURCE_ROOT', '.')
 FIX = os.path.join(SRC, 'tests', 'fixtures')
 DATA = os.path.join(SRC, '..', 'shared', 'data')
 _fails = 0
+
+
+def need_torch():
+    """For the scripts that need python3-torch: exit 77 (meson's "skipped")
+    when it is not installed."""
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        print('skipped: python3-torch not installed')
+        sys.exit(77)
 
 
 def check(cond, what, detail=None):

@@ -10,16 +10,12 @@ import subprocess
 import sys
 import tempfile
 
-try:
-    import torch
-except ImportError:
-    print('skipped: python3-torch not installed')
-    sys.exit(77)
-
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+from e2e_common import DATA, EMOTOP, FIX, check, finish, need_torch  # noqa: E402
+need_torch()
+import torch  # noqa: E402
 import st_write  # noqa: E402
-from e2e_common import DATA, EMOTOP, FIX, check, finish  # noqa: E402
 
 
 def main():

@@ -12,17 +12,12 @@ import subprocess
 import sys
 import tempfile
 
-try:
-    import numpy as np
-    import torch  # noqa: F401
-except ImportError:
-    print('skipped: python3-torch not installed')
-    sys.exit(77)
-
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+from e2e_common import DATA, EMOTOP, FIX, check, finish, need_torch  # noqa: E402
+need_torch()
+import numpy as np  # noqa: E402
 import st_write  # noqa: E402
-from e2e_common import DATA, EMOTOP, FIX, check, finish  # noqa: E402
 
 MODELS = os.path.join(HERE, '..', 'models')
 PY = '/usr/bin/python3'
