@@ -222,15 +222,23 @@ def predict(model, items, frozen):
     return torch.stack(out) if out else torch.zeros(0, 8)
 
 
+def class_scores(cm):
+    """Per-class precision, recall and F1 of a confusion matrix (rows
+    truth, columns prediction)."""
+    cm = np.asarray(cm)
+    recall = cm.diagonal() / np.maximum(cm.sum(1), 1)
+    prec = cm.diagonal() / np.maximum(cm.sum(0), 1)
+    f1 = np.where(prec + recall > 0, 2 * prec * recall / (prec + recall + 1e-12), 0)
+    return prec, recall, f1
+
+
 def metrics(probs, items):
     y = np.array([it[2] for it in items])
     p = probs.argmax(-1).numpy()
     cm = np.zeros((8, 8), dtype=int)
     for a, b in zip(y, p):
         cm[a, b] += 1
-    recall = np.array([cm[i, i] / max(cm[i].sum(), 1) for i in range(8)])
-    prec = np.array([cm[i, i] / max(cm[:, i].sum(), 1) for i in range(8)])
-    f1 = np.where(prec + recall > 0, 2 * prec * recall / (prec + recall + 1e-12), 0)
+    prec, recall, f1 = class_scores(cm)
     acc = float((p == y).mean()) if len(y) else 0.0
     # WA = overall accuracy; UA = mean per-class recall (the papers' terms)
     return {'accuracy': acc, 'WA': acc, 'UA': float(recall.mean()),
@@ -424,9 +432,7 @@ def run_fold(items, actors, test, val, a, log):
 def summarize(folds):
     accs = [f['accuracy'] for f in folds]
     cm = np.sum([f['confusion'] for f in folds], axis=0)
-    recall = cm.diagonal() / np.maximum(cm.sum(1), 1)
-    prec = cm.diagonal() / np.maximum(cm.sum(0), 1)
-    f1 = np.where(prec + recall > 0, 2 * prec * recall / (prec + recall + 1e-12), 0)
+    prec, recall, f1 = class_scores(cm)
     out = {'mean_accuracy': float(np.mean(accs)), 'std_accuracy': float(np.std(accs)),
            'best_accuracy': float(np.max(accs)), 'worst_accuracy': float(np.min(accs)),
            'mean_UA': float(np.mean([f['UA'] for f in folds])),
