@@ -469,7 +469,9 @@ def rotate(items, actors, a, results):
                 '--only-fold', str(k), '--results', res, '--jobs', '1']
             print(f'fold {k + 1}: test {folds[k][0]} val {folds[k][1]} '
                   f'(log {logf.name})', flush=True)
-            procs.append((k, subprocess.Popen(cmd, stdout=logf, stderr=subprocess.STDOUT), res))
+            with logf:  # the child keeps its own descriptor
+                procs.append((k, subprocess.Popen(cmd, stdout=logf,
+                                                  stderr=subprocess.STDOUT), res))
         for k, p, res in procs:
             if p.wait() != 0:
                 for _, q, _ in procs:
