@@ -50,6 +50,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from torchaudio.models import wav2vec2_model
+from torchaudio.models.wav2vec2.components import LayerNorm as ConvLayerNorm
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, '..', 'tests'))
@@ -135,7 +136,7 @@ class HubertLSTM(nn.Module):
 
     def features(self, x):
         # last hidden state, as emotop's head reads it (layer -1)
-        feats, _ = self.enc.feature_extractor(x, None)
+        feats = conv_features(self.enc.feature_extractor, x)
         if self.training and self.mask:
             feats = mask_features(feats, *self.mask)
         return self.enc.encoder(feats)
@@ -148,6 +149,42 @@ class HubertLSTM(nn.Module):
             h = self.features(x)
         y, _ = self.lstm(h)
         return self.classifier(y.mean(1))
+
+
+class Gelu(torch.autograd.Function):
+    """F.gelu whose backward pass gets contiguous tensors. Debian's torch
+    1.13 computes gelu_backward wrongly (errors of order 1, AVX2 path) when
+    the gradient and the input have different strides, which is what a
+    contiguous GELU followed by a transposed view produces; training then
+    diverges. tests/slow_train.py checks these gradients."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return F.gelu(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        return torch.ops.aten.gelu_backward(g.contiguous(), x.contiguous())
+
+
+def conv_features(fe, x):
+    """torchaudio's FeatureExtractor.forward, with GELU applied while the
+    layer-normed activations are contiguous: torchaudio applies it to a
+    transposed view, where its backward pass runs 5x slower (a sixth of a
+    training step). Same function; the results differ by float rounding."""
+    x = x.unsqueeze(1)
+    for layer in fe.conv_layers:
+        x = layer.conv(x)
+        ln = layer.layer_norm
+        if isinstance(ln, ConvLayerNorm):
+            x = F.layer_norm(x.transpose(1, 2), ln.normalized_shape, ln.weight,
+                             ln.bias, ln.eps)
+            x = Gelu.apply(x).transpose(1, 2)
+        else:
+            x = Gelu.apply(ln(x) if ln is not None else x)
+    return x.transpose(1, 2)
 
 
 def mask_features(f, nt, lt, nc, lc):
@@ -246,9 +283,11 @@ def metrics(probs, items):
             'f1': f1.tolist(), 'confusion': cm.tolist()}
 
 
-def train(items, train_actors, val_actors, args, log=print):
-    """The model after the last epoch, and the state of the epoch with the
-    best validation accuracy (None without validation actors)."""
+def train(items, train_actors, val_actors, args, log=print, test=()):
+    """The model after the last epoch, and a dict: 'state' and 'epoch' of
+    the epoch with the best validation accuracy (None without validation
+    actors), 'test_curve' the accuracy on the items `test` after each epoch
+    (a record of how the schedule's length matters; it chooses nothing)."""
     torch.manual_seed(args.seed)
     rng = random.Random(args.seed)
     tr = [it for it in items if it[3] in train_actors]
@@ -271,7 +310,7 @@ def train(items, train_actors, val_actors, args, log=print):
     steps = args.epochs * math.ceil(len(tr) / args.batch)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, args.lr, total_steps=steps,
                                                 pct_start=0.15)
-    best, best_state = -1, None
+    best, info = -1, {'state': None, 'epoch': None, 'test_curve': []}
     for ep in range(args.epochs):
         model.train()
         if frozen:
@@ -292,10 +331,13 @@ def train(items, train_actors, val_actors, args, log=print):
             msg += f' val acc {m["accuracy"]:.3f} UA {m["UA"]:.3f}'
             if m['accuracy'] >= best:
                 best = m['accuracy']
-                best_state = {k: v.clone() for k, v in model.state_dict().items()}
-                best_state['_epoch'] = ep + 1
+                info['state'] = {k: v.clone() for k, v in model.state_dict().items()}
+                info['epoch'] = ep + 1
+        if test:
+            info['test_curve'].append(
+                metrics(predict(model, test, frozen), test)['accuracy'])
         log(msg)
-    return model, best_state
+    return model, info
 
 
 def load_hf_encoder(d):
@@ -417,14 +459,14 @@ def run_fold(items, actors, test, val, a, log):
     (what a model trained on all actors, with no validation set, gets) and
     of the best validation epoch."""
     train_a = [x for x in actors if x not in test + val]
-    model, best = train(items, train_a, val, a, log)
     te = [it for it in items if it[3] in test]
+    model, info = train(items, train_a, val, a, log, te)
     frozen = a.mode == 'frozen'
     m = metrics(predict(model, te, frozen), te)
-    m.update(test=test, val=val)
-    if best is not None:
-        m['best_val_epoch'] = best.pop('_epoch')
-        model.load_state_dict(best)
+    m.update(test=test, val=val, test_curve=info['test_curve'])
+    if info['state'] is not None:
+        m['best_val_epoch'] = info['epoch']
+        model.load_state_dict(info['state'])
         m['accuracy_at_best_val'] = metrics(predict(model, te, frozen), te)['accuracy']
     return m
 
@@ -553,10 +595,10 @@ def main():
     else:
         test, val = parse_actors(a.test_actors), parse_actors(a.val_actors)
         train_a = [x for x in actors if x not in test + val]
-        model, best = train(items, train_a, val, a, lambda m: print(m, flush=True))
-        if best is not None and a.select_best:
-            print(f'keeping epoch {best.pop("_epoch")} (best validation accuracy)')
-            model.load_state_dict(best)
+        model, info = train(items, train_a, val, a, lambda m: print(m, flush=True))
+        if info['state'] is not None and a.select_best:
+            print(f'keeping epoch {info["epoch"]} (best validation accuracy)')
+            model.load_state_dict(info['state'])
         for name, group in (('val', val), ('test', test)):
             g = [it for it in items if it[3] in group]
             if g:

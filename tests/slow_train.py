@@ -3,7 +3,9 @@
 files, one epoch): both modes export a model directory the C engine loads
 and agrees with (models/check_parity.py: same class on every file,
 probabilities within 1e-4), frozen mode leaves the encoder's weights as they
-were, and the rotation's pooled figures add up over its folds.
+were, and the rotation's pooled figures add up over its folds. Also: the
+training's own conv feature encoder (train.conv_features, a faster
+torchaudio FeatureExtractor) has the module's gradients.
 Needs python3-torch (skipped otherwise)."""
 import json
 import os
@@ -37,7 +39,34 @@ def parity(model, data):
     return p.returncode == 0, (p.stdout + p.stderr).strip().splitlines()[:1]
 
 
+def conv_gradients():
+    """train.conv_features in float32 against torchaudio's own
+    FeatureExtractor in float64: outputs and parameter gradients. Debian's
+    torch 1.13 gets gelu_backward wrong for mixed strides; a conv_features
+    that ran into it had gradients off by factors of thousands."""
+    import torch
+    sys.path.insert(0, MODELS)
+    import train as T
+    for variant in ('large', 'base'):
+        torch.manual_seed(0)
+        fe = T.small_encoder(variant).feature_extractor
+        x = torch.randn(2, 4000)
+        fe.double().zero_grad()
+        ref_out = fe(x.double(), None)[0]
+        ref_out.pow(2).mean().backward()
+        ref = {n: p.grad.clone() for n, p in fe.named_parameters()}
+        fe.float().zero_grad()
+        out = T.conv_features(fe, x)
+        out.pow(2).mean().backward()
+        err = max(float((p.grad.double() - ref[n]).abs().max() / ref[n].abs().max())
+                  for n, p in fe.named_parameters())
+        check(float((out.double() - ref_out).abs().max()) < 1e-4 and err < 1e-4,
+              f'conv_features ({variant}): torchaudio\'s outputs and gradients '
+              '(float64) within 1e-4', f'largest relative gradient error {err:.2e}')
+
+
 def main():
+    conv_gradients()
     src = os.path.join(DATA, 'ravdess-16k')
     if not os.path.isdir(src):
         print('skipped: ../shared/data not found')
@@ -97,6 +126,8 @@ def main():
         check([f['test'] for f in folds] == [[1, 2], [3, 4]] and
               [f['val'] for f in folds] == [[3, 4], [5, 6]],
               'rotation: each actor pair tested once, the next pair validates')
+        check(all(len(f['test_curve']) == 1 and f['test_curve'][-1] == f['accuracy']
+                  for f in folds), 'test accuracy recorded after every epoch')
         check(abs(r['mean_accuracy'] - np.mean([f['accuracy'] for f in folds])) < 1e-12
               and r['best_accuracy'] == max(f['accuracy'] for f in folds),
               'mean and best fold accuracy')
