@@ -29,7 +29,8 @@ each (for this model one thread per process is faster than two).
 --export DIR writes an emotop model directory.
 
 The defaults are the shipped model's recipe, chosen by the rotations in
-models/emotop-small/MODEL_CARD.md (40 epochs beat 15 on every fold run);
+models/emotop-small/MODEL_CARD.md (40 epochs beat 15 on the validation
+actors of every fold run);
 the whole protocol (rotation, then the all-actor model) is
   models/train.py --rotate --jobs 2 --export DIR
 and the shipped model itself is `models/train.py --export DIR` (all actors,
@@ -287,8 +288,10 @@ def metrics(probs, items):
 def train(items, train_actors, val_actors, args, log=print, test=()):
     """The model after the last epoch, and a dict: 'state' and 'epoch' of
     the epoch with the best validation accuracy (None without validation
-    actors), 'test_curve' the accuracy on the items `test` after each epoch
-    (a record of how the schedule's length matters; it chooses nothing)."""
+    actors), 'val_curve' the validation accuracy after each epoch (what
+    compares recipes), 'test_curve' the accuracy on the items `test` after
+    each epoch (a record of how the schedule's length matters; it chooses
+    nothing)."""
     torch.manual_seed(args.seed)
     rng = random.Random(args.seed)
     tr = [it for it in items if it[3] in train_actors]
@@ -311,7 +314,7 @@ def train(items, train_actors, val_actors, args, log=print, test=()):
     steps = args.epochs * math.ceil(len(tr) / args.batch)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, args.lr, total_steps=steps,
                                                 pct_start=0.15)
-    best, info = -1, {'state': None, 'epoch': None, 'test_curve': []}
+    best, info = -1, {'state': None, 'epoch': None, 'val_curve': [], 'test_curve': []}
     for ep in range(args.epochs):
         model.train()
         if frozen:
@@ -330,6 +333,7 @@ def train(items, train_actors, val_actors, args, log=print, test=()):
         if va:
             m = metrics(predict(model, va, frozen), va)
             msg += f' val acc {m["accuracy"]:.3f} UA {m["UA"]:.3f}'
+            info['val_curve'].append(m['accuracy'])
             if m['accuracy'] >= best:
                 best = m['accuracy']
                 info['state'] = {k: v.clone() for k, v in model.state_dict().items()}
@@ -464,7 +468,8 @@ def run_fold(items, actors, test, val, a, log):
     model, info = train(items, train_a, val, a, log, te)
     frozen = a.mode == 'frozen'
     m = metrics(predict(model, te, frozen), te)
-    m.update(test=test, val=val, test_curve=info['test_curve'])
+    m.update(test=test, val=val, val_curve=info['val_curve'],
+             test_curve=info['test_curve'])
     if info['state'] is not None:
         m['best_val_epoch'] = info['epoch']
         model.load_state_dict(info['state'])

@@ -127,7 +127,10 @@ def main():
               [f['val'] for f in folds] == [[3, 4], [5, 6]],
               'rotation: each actor pair tested once, the next pair validates')
         check(all(len(f['test_curve']) == 1 and f['test_curve'][-1] == f['accuracy']
-                  for f in folds), 'test accuracy recorded after every epoch')
+                  and len(f['val_curve']) == 1
+                  and f['val_curve'][f['best_val_epoch'] - 1] == max(f['val_curve'])
+                  and f['test_curve'][f['best_val_epoch'] - 1] == f['accuracy_at_best_val']
+                  for f in folds), 'test and validation accuracy recorded after every epoch')
         check(abs(r['mean_accuracy'] - np.mean([f['accuracy'] for f in folds])) < 1e-12
               and r['best_accuracy'] == max(f['accuracy'] for f in folds),
               'mean and best fold accuracy')
