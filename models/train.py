@@ -156,9 +156,10 @@ class HubertLSTM(nn.Module):
 class Gelu(torch.autograd.Function):
     """F.gelu whose backward pass gets contiguous tensors. Debian's torch
     1.13 computes gelu_backward wrongly (errors of order 1, AVX2 path) when
-    the gradient and the input have different strides, which is what a
-    contiguous GELU followed by a transposed view produces; training then
-    diverges. tests/slow_train.py checks these gradients."""
+    the gradient and the input have different strides: a contiguous GELU
+    followed by a transposed view produces them, and so does torchaudio's
+    own base (GroupNorm) feature encoder; training then diverges.
+    tests/slow_train.py checks these gradients."""
 
     @staticmethod
     def forward(ctx, x):
