@@ -25,6 +25,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, '..', 'tests'))
 import st_write  # noqa: E402
+import torch_threads  # noqa: E402
 import train  # noqa: E402
 
 
@@ -52,7 +53,7 @@ def main():
     ap.add_argument('--tol', type=float, default=1e-4)
     ap.add_argument('--jobs', default='2')
     a = ap.parse_args()
-    torch.set_num_threads(1)
+    torch_threads.set_threads(1)
     with tempfile.TemporaryDirectory() as tmp:
         pred = os.path.join(tmp, 'pred.jsonl')
         out = subprocess.run([a.emotop, 'eval', '--json', '-m', a.model, '-j', a.jobs,

@@ -57,6 +57,7 @@ from torchaudio.models.wav2vec2.components import LayerNorm as ConvLayerNorm
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, '..', 'tests'))
 import st_write  # noqa: E402
+import torch_threads  # noqa: E402
 
 LABELS = ['neutral', 'calm', 'happy', 'sad', 'angry', 'fearful', 'disgust',
           'surprised']
@@ -563,7 +564,7 @@ def main():
     ap.add_argument('--lr', type=float, default=1e-3)
     ap.add_argument('--seed', type=int, default=0)
     ap.add_argument('--threads', type=int, default=1,
-                    help='torch threads per process (1 is fastest here)')
+                    help='torch and OpenBLAS threads per process (1 is fastest here)')
     ap.add_argument('--speed', type=int, default=0,
                     help='speed perturbation 0.9/1.0/1.1 (0: off)')
     ap.add_argument('--mask', default='',
@@ -585,7 +586,7 @@ def main():
     a = ap.parse_args()
     if a.mode == 'frozen' and not a.encoder:
         sys.exit('--mode frozen needs --encoder DIR')
-    torch.set_num_threads(a.threads)
+    torch_threads.set_threads(a.threads)
     cache = os.path.join(os.path.dirname(a.export or a.results or '.') or '.',
                          '.vad-cache.json')
     items = load_corpus(a.data, a.emotop, cache)

@@ -28,6 +28,9 @@ import soundfile as sf
 import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import torch_threads  # noqa: E402
+
 DATA = os.path.normpath(os.path.join(HERE, '..', '..', 'shared', 'data'))
 SR = 16000
 LEAD = 2.0
@@ -97,7 +100,7 @@ def main():
     if not files or not os.path.exists(jit):
         print(f'skipped: {DATA} (RAVDESS 16 kHz and Silero VAD) not found')
         return 77
-    torch.set_num_threads(1)
+    torch_threads.set_threads(1)
     rng = np.random.default_rng(a.seed)
     pick = [files[i] for i in rng.choice(len(files), a.files, replace=False)]
     others = [f for f in files if f not in pick]

@@ -21,6 +21,7 @@ from torchaudio.models import hubert_base
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import st_write  # noqa: E402
+import torch_threads  # noqa: E402
 
 
 def torch_model(model_dir):
@@ -80,7 +81,7 @@ def main():
           f'{"emotop RTF":>10} {"load s":>7} {"peak MiB":>9}')
     rows = []
     for th in [int(t) for t in a.threads.split(',')]:
-        torch.set_num_threads(th)
+        torch_threads.set_threads(th)  # OpenBLAS too: see torch_threads
         time_torch(m, x, 1)  # warm-up
         tt, et, last = [], [], None
         for _ in range(a.rounds):

@@ -5,7 +5,8 @@ and agrees with (models/check_parity.py: same class on every file,
 probabilities within 1e-4), frozen mode leaves the encoder's weights as they
 were, and the rotation's pooled figures add up over its folds. Also: the
 training's own conv feature encoder (train.conv_features, a faster
-torchaudio FeatureExtractor) has the module's gradients.
+torchaudio FeatureExtractor) has the module's gradients, and
+torch_threads.set_threads reaches the OpenBLAS that torch's products run in.
 Needs python3-torch (skipped otherwise)."""
 import json
 import os
@@ -13,6 +14,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -65,8 +68,48 @@ def conv_gradients():
               '(float64) within 1e-4', f'largest relative gradient error {err:.2e}')
 
 
+def blas_threads():
+    """torch_threads.set_threads(1) must reach the OpenBLAS instance torch
+    multiplies with: then a run of products leaves every thread but this one
+    idle, where set_threads(2) puts a second thread to work."""
+    import torch
+    import torch_threads
+    a = torch.randn(512, 512)
+    a @ a
+    with open('/proc/self/maps') as f:
+        if 'openblas' not in f.read():  # torch's own build says "generic"
+            print('note: torch\'s BLAS is not OpenBLAS; set_threads check skipped')
+            return
+
+    def others_ticks():
+        me, ticks = threading.get_native_id(), 0
+        for t in os.listdir('/proc/self/task'):
+            if int(t) != me:
+                with open(f'/proc/self/task/{t}/stat') as f:
+                    st = f.read().rsplit(')', 1)[1].split()
+                ticks += int(st[11]) + int(st[12])  # utime, stime
+        return ticks
+
+    def work():
+        time.sleep(0.5)  # let workers spinning from before go to sleep
+        t0 = others_ticks()
+        for _ in range(100):
+            a @ a
+        return others_ticks() - t0
+
+    n2 = torch_threads.set_threads(2)
+    w2 = work()
+    n1 = torch_threads.set_threads(1)
+    w1 = work()
+    check(n2 == 2 and n1 == 1 and w2 >= 5 and w1 <= 1,
+          'set_threads(1) keeps OpenBLAS to the calling thread',
+          f'OpenBLAS reports {n2} then {n1} threads; other threads used '
+          f'{w2} clock ticks at 2, {w1} at 1')
+
+
 def main():
     conv_gradients()
+    blas_threads()
     src = os.path.join(DATA, 'ravdess-16k')
     if not os.path.isdir(src):
         print('skipped: ../shared/data not found')
