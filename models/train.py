@@ -30,7 +30,7 @@ each (for this model one thread per process is faster than two).
 
 The defaults are the shipped model's recipe, chosen by the rotations in
 models/emotop-small/MODEL_CARD.md (40 epochs beat 15 on the validation
-actors of 6 of the 7 folds run, 45.0 % vs 38.3 % mean); the whole protocol
+actors of 9 of the 10 folds, 47.4 % vs 40.0 % mean); the whole protocol
 (rotation, then the all-actor model) is
   models/train.py --rotate --jobs 2 --export DIR
 and the shipped model itself is `models/train.py --export DIR` (all actors,
