@@ -20,6 +20,7 @@
 #include "cli.h"
 #include "emotop/analyzer.h"
 #include "emotop/audio.h"
+#include "emotop/metrics.h"
 #include "emotop/model.h"
 #include "emotop/ops.h"
 
@@ -527,29 +528,18 @@ int cmd_eval(int argc, char **argv)
 	}
 	if (pf)
 		fclose(pf);
-	double prec[EMO_MAX_LABELS], rec[EMO_MAX_LABELS], f1[EMO_MAX_LABELS];
-	double ua = 0;
-	int present = 0;
-	for (int k = 0; k < C; k++) {
-		long row = 0, col = 0;
-		for (int l = 0; l < C; l++) {
-			row += cm[k][l];
-			col += cm[l][k];
-		}
-		/* files with no speech count in the row total as misses */
-		for (size_t i = 0; i < n; i++)
-			if (!run.jobs[i].err && run.jobs[i].truth == k && run.jobs[i].pred < 0)
-				row++;
-		prec[k] = col ? (double)cm[k][k] / col : 0;
-		rec[k] = row ? (double)cm[k][k] / row : 0;
-		f1[k] = prec[k] + rec[k] > 0 ? 2 * prec[k] * rec[k] / (prec[k] + rec[k]) : 0;
-		if (row) {
-			ua += rec[k];
-			present++;
-		}
-	}
-	ua = present ? ua / present : 0;
-	double acc = total ? (double)correct / total : 0;
+	long miss[EMO_MAX_LABELS] = {0};
+	for (size_t i = 0; i < n; i++)
+		if (!run.jobs[i].err && run.jobs[i].truth >= 0 && run.jobs[i].pred < 0)
+			miss[run.jobs[i].truth]++; /* no speech: a miss for its class */
+	static long cmflat[EMO_MAX_LABELS * EMO_MAX_LABELS];
+	for (int k = 0; k < C; k++)
+		for (int l = 0; l < C; l++)
+			cmflat[k * C + l] = cm[k][l];
+	struct emo_class_metrics cmx;
+	emo_class_metrics(cmflat, miss, C, &cmx);
+	const double *prec = cmx.precision, *rec = cmx.recall, *f1 = cmx.f1;
+	double ua = cmx.ua, acc = total ? (double)correct / total : 0;
 	if (o.json) {
 		printf("{\"type\":\"eval\",\"model\":");
 		json_print_string(stdout, emo_model_name(m));

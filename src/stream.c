@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "emotop/error.h"
+#include "emotop/metrics.h"
 #include "emotop/ring.h"
 #include "emotop/stream.h"
 
@@ -484,8 +485,8 @@ void emo_stream_get_stats(struct emo_stream *st, struct emo_stream_stats *s)
 		float tmp[LATN];
 		memcpy(tmp, st->lat, n * sizeof *tmp);
 		qsort(tmp, n, sizeof *tmp, cmp_float);
-		s->latency_p50 = tmp[n / 2];
-		s->latency_p95 = tmp[(size_t)(0.95 * (double)(n - 1))];
+		s->latency_p50 = emo_percentile_sorted(tmp, n, 0.50);
+		s->latency_p95 = emo_percentile_sorted(tmp, n, 0.95);
 	}
 	pthread_mutex_unlock(&st->mu);
 }
