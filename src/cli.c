@@ -46,6 +46,27 @@ const char *default_model(void)
 	return EMOTOP_DEFAULT_MODEL;
 }
 
+int load_model_or_explain(const char *dir, struct emo_model **m)
+{
+	int err = emo_model_load(dir, true, m);
+	if (!err)
+		return 0;
+	fprintf(stderr, "%s: cannot load model '%s': %s\n", prog, dir, emo_strerror(err));
+	const char *env = getenv("EMOTOP_MODEL");
+	if (!strcmp(dir, EMOTOP_DEFAULT_MODEL) && !(env && *env))
+		fprintf(stderr, "The shipped model is missing or damaged: restore it "
+			"('git checkout -- models/emotop-small' in the source tree) or "
+			"give another with --model DIR.\n");
+	else if (env && *env && !strcmp(dir, env))
+		fprintf(stderr, "EMOTOP_MODEL names it: fix that directory (see 'man "
+			"emotop', MODEL DIRECTORY), or unset EMOTOP_MODEL for the "
+			"shipped model.\n");
+	else
+		fprintf(stderr, "Check that '%s' is a model directory (see 'man emotop', "
+			"MODEL DIRECTORY).\n", dir);
+	return err;
+}
+
 bool parse_double(const char *s, double lo, double hi, double *out)
 {
 	char *end;
@@ -74,6 +95,25 @@ int usage_error(const char *cmd, const char *fmt, const char *arg)
 	fprintf(stderr, fmt, arg);
 	fprintf(stderr, "\nTry '%s %s%s--help'.\n", prog, cmd ? cmd : "", cmd ? " " : "");
 	return EXIT_USAGE;
+}
+
+int check_window_options(const char *cmd, struct emo_analyzer_config *cfg)
+{
+	/* the default hop (0.5 s) shrinks to a shorter window; a hop given
+	 * longer than the window is a mistake */
+	if (cfg->hop_s > cfg->window_s &&
+	    cfg->hop_s == emo_analyzer_config_default().hop_s)
+		cfg->hop_s = cfg->window_s;
+	if (cfg->hop_s > cfg->window_s) {
+		fprintf(stderr, "%s %s: --hop (%g s) must not exceed --window (%g s)\n"
+			"Try '%s %s --help'.\n", prog, cmd, cfg->hop_s, cfg->window_s,
+			prog, cmd);
+		return EXIT_USAGE;
+	}
+	/* a window shorter than the default minimum is its own minimum */
+	if (cfg->min_window_s > cfg->window_s)
+		cfg->min_window_s = cfg->window_s;
+	return 0;
 }
 
 void json_print_string(FILE *f, const char *s)

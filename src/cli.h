@@ -26,10 +26,18 @@ extern const char *prog;
 double now_s(void);
 long peak_rss_kib(void);
 const char *default_model(void);
+struct emo_model;
+/* emo_model_load with a head, and on failure a message that says what to
+ * do (which depends on where the directory came from). */
+int load_model_or_explain(const char *dir, struct emo_model **m);
 bool parse_double(const char *s, double lo, double hi, double *out);
 bool parse_int(const char *s, long lo, long hi, long *out);
 int usage_error(const char *cmd, const char *fmt, const char *arg);
 void stderr_log(enum emo_log_level level, const char *msg, void *ud);
+/* After option parsing: a usage error (EXIT_USAGE) when a given --hop
+ * exceeds --window; the default hop and the minimum window shrink to a
+ * window shorter than them. */
+int check_window_options(const char *cmd, struct emo_analyzer_config *cfg);
 /* Writes s as a JSON string (with quotes). */
 void json_print_string(FILE *f, const char *s);
 

@@ -35,6 +35,8 @@ struct file_job {
 	float probs[EMO_MAX_LABELS];
 	double duration, speech;
 	long windows;
+	uint64_t nonfinite;  /* NaN/Inf samples zeroed */
+	double missing_s;    /* audio the header promised but the file lacked */
 };
 
 struct run {
@@ -103,20 +105,48 @@ static void analyse_one(struct run *run, struct file_job *job)
 	struct file_ctx c = {.run = run, .job = job};
 	c.out = open_memstream(&job->out, &job->out_len);
 	job->pred = -1;
-	float *x = NULL;
+	/* streamed: a block is decoded, resampled and analysed at a time, so
+	 * memory does not grow with the file */
+	enum { CHUNK = 16384 };
+	float *x = malloc(CHUNK * sizeof *x);
 	size_t n = 0;
 	struct emo_audio_info info;
-	int err = emo_audio_read(job->path, EMO_SAMPLE_RATE, run->quality, &x, &n, &info);
+	struct emo_audio_reader *rd = NULL;
 	struct emo_analyzer *a = NULL;
+	int err = x ? emo_audio_reader_open(job->path, EMO_SAMPLE_RATE, run->quality,
+					    &info, &rd) : -ENOMEM;
 	if (!err)
 		err = emo_analyzer_create(run->model, &run->cfg, on_window, NULL, &c, &a);
-	if (!err && !run->json && run->print_windows)
-		fprintf(c.out, "%s (%.2f s, %d Hz, %d ch)\n", job->path, info.duration,
-			info.file_rate, info.channels);
-	if (!err)
-		err = emo_analyzer_process(a, x, n);
+	if (!err && !run->json && run->print_windows) {
+		if (info.duration >= 0)
+			fprintf(c.out, "%s (%.2f s, %d Hz, %d ch)\n", job->path,
+				info.duration, info.file_rate, info.channels);
+		else
+			fprintf(c.out, "%s (length not in the header, %d Hz, %d ch)\n",
+				job->path, info.file_rate, info.channels);
+	}
+	while (!err) {
+		long got = emo_audio_reader_read(rd, x, CHUNK);
+		if (got < 0)
+			err = (int)got;
+		if (got <= 0)
+			break;
+		n += (size_t)got;
+		err = emo_analyzer_process(a, x, (size_t)got);
+	}
+	if (!err && n == 0) {
+		emo_err("%s: the file holds no audio samples", job->path);
+		err = EMO_E_EMPTY;
+	}
 	if (!err)
 		err = emo_analyzer_finish(a);
+	if (!err) {
+		job->nonfinite = emo_audio_reader_nonfinite(rd);
+		job->missing_s = (double)emo_audio_reader_frames_missing(rd) /
+				 info.file_rate;
+	}
+	emo_audio_reader_close(rd);
+	free(x);
 	job->err = err;
 	if (err) {
 		snprintf(job->errmsg, sizeof job->errmsg, "%s", emo_strerror(err));
@@ -139,6 +169,11 @@ static void analyse_one(struct run *run, struct file_job *job)
 				json_print_string(c.out, job->path);
 				fprintf(c.out, ",\"duration\":%.3f,\"speech_seconds\":%.3f,"
 					"\"windows\":%ld", job->duration, job->speech, job->windows);
+				if (job->nonfinite)
+					fprintf(c.out, ",\"nonfinite_samples\":%llu",
+						(unsigned long long)job->nonfinite);
+				if (job->missing_s > 0)
+					fprintf(c.out, ",\"truncated\":true");
 				if (job->pred >= 0) {
 					fprintf(c.out, ",\"probs\":");
 					print_probs_json(c.out, m, job->probs);
@@ -164,8 +199,20 @@ static void analyse_one(struct run *run, struct file_job *job)
 		}
 	}
 	emo_analyzer_destroy(a);
-	free(x);
 	fclose(c.out);
+}
+
+/* What was odd about a file that was still analysed. */
+static void warn_job(const struct file_job *j)
+{
+	if (j->nonfinite)
+		fprintf(stderr, "%s: warning: %s: %llu non-finite sample(s) (NaN/Inf) "
+			"were replaced by silence\n", prog, j->path,
+			(unsigned long long)j->nonfinite);
+	if (j->missing_s > 0)
+		fprintf(stderr, "%s: warning: %s: the file ends %.2f s before its "
+			"header says (truncated?); analysed what is there\n", prog,
+			j->path, j->missing_s);
 }
 
 static void *worker(void *arg)
@@ -289,12 +336,7 @@ static void common_init(struct common_opts *o)
 
 static int load_model(const struct common_opts *o, struct emo_model **m)
 {
-	int err = emo_model_load(o->model, true, m);
-	if (err)
-		fprintf(stderr, "%s: cannot load model '%s': %s\n"
-			"Give a model directory with --model DIR or set EMOTOP_MODEL.\n",
-			prog, o->model, emo_strerror(err));
-	return err;
+	return load_model_or_explain(o->model, m);
 }
 
 /* ---- analyze ------------------------------------------------------------- */
@@ -327,6 +369,8 @@ int cmd_analyze(int argc, char **argv)
 	}
 	if (optind >= argc)
 		return usage_error("analyze", "%s", "no input file");
+	if (check_window_options("analyze", &o.cfg))
+		return EXIT_USAGE;
 	emo_ops_set_threads((int)o.threads);
 	struct run run = {.cfg = o.cfg, .json = o.json, .print_windows = true,
 			  .quality = o.quality};
@@ -352,6 +396,7 @@ int cmd_analyze(int argc, char **argv)
 			}
 		} else if (j->out) {
 			fwrite(j->out, 1, j->out_len, stdout);
+			warn_job(j);
 		}
 		free(j->out);
 	}
@@ -455,6 +500,8 @@ int cmd_eval(int argc, char **argv)
 	}
 	if (optind >= argc)
 		return usage_error("eval", "%s", "no directory");
+	if (check_window_options("eval", &o.cfg))
+		return EXIT_USAGE;
 	char **files = NULL;
 	size_t n = 0, cap = 0;
 	for (int i = optind; i < argc; i++)
@@ -503,6 +550,7 @@ int cmd_eval(int argc, char **argv)
 			failed++;
 			continue;
 		}
+		warn_job(j);
 		if (j->truth < 0)
 			continue;
 		total++;

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -50,7 +51,10 @@ static const char live_help[] =
 	"      --no-tui          JSON Lines records on stdout (the session-log format)\n"
 	"  -l, --log FILE        write the session log to FILE (never overwrites);\n"
 	"                        --log auto picks emotop-DATE-TIME.jsonl\n"
-	"  -r, --record FILE     record the analysed 16 kHz audio (.wav or .flac)\n"
+	"  -r, --record FILE     record the analysed 16 kHz audio (.wav: 32-bit float;\n"
+	"                        .flac: 16-bit, and analysed as recorded); never\n"
+	"                        replaces an existing file unless --force\n"
+	"      --force           let --record replace an existing file (never the input)\n"
 	"      --window S        window length, seconds of speech (default 2)\n"
 	"      --hop S           hop between windows, seconds of speech (default 0.5)\n"
 	"      --smoothing A     moving-average weight of the newest window (default 0.5)\n"
@@ -59,7 +63,7 @@ static const char live_help[] =
 	"      --demo-note TEXT  a note shown in the TUI (the set-up's demo uses it)\n";
 
 enum { OPT_FAST = OPT_CLI_BASE + 60, OPT_SPEED, OPT_NOTUI, OPT_WINDOW, OPT_HOP,
-       OPT_SMOOTH, OPT_RESAMPLE, OPT_NOTE };
+       OPT_SMOOTH, OPT_RESAMPLE, OPT_NOTE, OPT_FORCE };
 
 static const char *quality_name(int q)
 {
@@ -87,8 +91,38 @@ static int write_event_record(struct emo_session_writer *w,
 		return emo_session_write_event(w, ev->t0,
 					       ev->error == EMO_E_DEVICE ? "device_error" : "error",
 					       detail, 0);
+	case EMO_EVENT_RECORD_ERROR:
+		snprintf(detail, sizeof detail, "recording stopped: %s",
+			 emo_strerror(ev->error));
+		return emo_session_write_event(w, ev->t0, "recording_error", detail, 0);
 	case EMO_EVENT_END:
 		return 0;
+	}
+	return 0;
+}
+
+/* Refuses, before anything is opened, a recording that would replace an
+ * existing file without --force, or the input file in any case. */
+static int check_record_path(const char *rec, const char *input, bool force)
+{
+	struct stat rs, is;
+	if (!rec || stat(rec, &rs) != 0)
+		return 0;
+	if (input && stat(input, &is) == 0 && rs.st_dev == is.st_dev &&
+	    rs.st_ino == is.st_ino) {
+		fprintf(stderr, "%s: --record %s is the input file; recording would "
+			"destroy it. Choose another name.\n", prog, rec);
+		return EXIT_USAGE;
+	}
+	if (S_ISDIR(rs.st_mode)) {
+		fprintf(stderr, "%s: --record %s is a directory; give a file name "
+			"ending in .wav or .flac\n", prog, rec);
+		return EXIT_USAGE;
+	}
+	if (!force) {
+		fprintf(stderr, "%s: %s exists; choose another --record name, or add "
+			"--force to replace it\n", prog, rec);
+		return 1;
 	}
 	return 0;
 }
@@ -116,6 +150,7 @@ int cmd_live(int argc, char **argv)
 		{"resample", required_argument, 0, OPT_RESAMPLE},
 		{"threads", required_argument, 0, 't'},
 		{"demo-note", required_argument, 0, OPT_NOTE},
+		{"force", no_argument, 0, OPT_FORCE},
 		{"help", no_argument, 0, 'h'},
 		VAD_LONG_OPTIONS,
 		{0, 0, 0, 0},
@@ -164,27 +199,27 @@ int cmd_live(int argc, char **argv)
 				return usage_error("live", "--threads wants 1..256, not '%s'", optarg);
 			break;
 		case OPT_NOTE: note = optarg; break;
+		case OPT_FORCE: stc.record_replace = true; break;
 		case 'h': fputs(live_help, stdout); fputs(vad_options_help, stdout); return 0;
 		default: return EXIT_USAGE;
 		}
 	}
 	if (optind < argc)
 		return usage_error("live", "unexpected argument '%s'", argv[optind]);
+	int rc = check_window_options("live", &stc.analyzer);
+	if (rc)
+		return rc;
+	rc = check_record_path(stc.record_path, sc.kind == EMO_SOURCE_FILE ?
+				   sc.path : NULL, stc.record_replace);
+	if (rc)
+		return rc;
 	emo_ops_set_threads((int)threads);
 
 	struct emo_model *m = NULL;
-	int err = emo_model_load(model_dir, true, &m);
-	if (err) {
-		fprintf(stderr, "%s: cannot load model '%s': %s\n"
-			"Give a model directory with --model DIR or set EMOTOP_MODEL.\n",
-			prog, model_dir, emo_strerror(err));
+	int err = load_model_or_explain(model_dir, &m);
+	if (err)
 		return 1;
-	}
 	char default_log[64];
-	if (want_log && !log_path) {
-		emo_session_default_name(default_log, sizeof default_log);
-		log_path = default_log;
-	}
 
 	int status = 1;
 	const char *labels[EMO_MAX_LABELS]; /* outlives the TUI */
@@ -199,14 +234,22 @@ int cmd_live(int argc, char **argv)
 				sc.path ? sc.path : "the input device", emo_strerror(err));
 		goto out;
 	}
+	/* the log before the stream, which creates the recording: a refused
+	 * log must not leave a new recording behind */
+	if (want_log && !log_path) {
+		err = emo_session_writer_open_auto(default_log, sizeof default_log, &logw);
+		log_path = default_log;
+	} else if (log_path) {
+		err = emo_session_writer_open(log_path, NULL, &logw);
+	}
+	if (err) {
+		fprintf(stderr, "%s: cannot write the session log: %s\n", prog,
+			emo_strerror(err));
+		goto out;
+	}
 	err = emo_stream_create(m, src, &stc, &st);
 	if (err) {
 		fprintf(stderr, "%s: cannot start analysis: %s\n", prog, emo_strerror(err));
-		goto out;
-	}
-	if (log_path && (err = emo_session_writer_open(log_path, NULL, &logw))) {
-		fprintf(stderr, "%s: cannot write the session log: %s\n", prog,
-			emo_strerror(err));
 		goto out;
 	}
 	if (no_tui)
@@ -261,7 +304,7 @@ int cmd_live(int argc, char **argv)
 	}
 
 	const char *reason = "end of input";
-	int end_error = 0;
+	int end_error = 0, record_error = 0;
 	bool stopping = false, ended = false, input_done = false;
 	while (!ended) {
 		struct pollfd pf[3] = {
@@ -287,6 +330,13 @@ int cmd_live(int argc, char **argv)
 			}
 			if (ev.type == EMO_EVENT_ERROR)
 				end_error = ev.error;
+			if (ev.type == EMO_EVENT_RECORD_ERROR) {
+				record_error = ev.error;
+				if (tui)
+					emo_tui_message(tui, "recording: write failed (disk "
+						       "full?); recording stopped, analysis "
+						       "goes on");
+			}
 			if (logw && write_event_record(logw, m, &ev) && tui)
 				emo_tui_message(tui, "session log: write failed (disk full?); "
 					       "analysis goes on, the log so far is intact");
@@ -331,6 +381,13 @@ int cmd_live(int argc, char **argv)
 			log_path ? ", log " : "", log_path ? log_path : "");
 	status = got_signal == SIGINT ? 130 : got_signal == SIGTERM ? 143 :
 		 got_signal ? 129 : end_error ? 1 : 0;
+	if (record_error) {
+		fprintf(stderr, "%s: the recording %s stopped early: %s; what was "
+			"written before is intact\n", prog,
+			stc.record_path ? stc.record_path : "", emo_strerror(record_error));
+		if (!status)
+			status = 1;
+	}
 	if (logw && emo_session_writer_error(logw)) {
 		fprintf(stderr, "%s: the session log %s is incomplete: %s\n", prog,
 			log_path, emo_strerror(emo_session_writer_error(logw)));

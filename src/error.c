@@ -24,6 +24,8 @@ static const char *const domain_msgs[] = {
 	[11] = "interrupted",
 	[12] = "malformed JSON",
 	[13] = "file exists; refusing to overwrite",
+	[14] = "non-finite numbers (NaN or Inf)",
+	[15] = "weights do not match their SHA-256 digest (damaged or changed)",
 };
 
 const char *emo_strerror(int err)
@@ -57,6 +59,11 @@ const char *emo_strerror(int err)
 		case EFBIG: return "file too large";
 		case EROFS: return "read-only file system";
 		case EDQUOT: return "disk quota exceeded";
+		case ENAMETOOLONG: return "file name too long";
+		case ENOTDIR: return "a component of the path is not a directory";
+		case ELOOP: return "too many symbolic links";
+		case ENXIO: return "no such device or address";
+		case ETXTBSY: return "file busy";
 		default: return "system error";
 		}
 	}

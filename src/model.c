@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <math.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -91,6 +92,53 @@ static int load_labels(struct emo_model *m, json_t *cfg, int n)
 		if (!m->labels[i])
 			return -ENOMEM;
 		m->num_labels = i + 1;
+	}
+	return 0;
+}
+
+/* A NaN or Inf weight would turn every result into NaN: refuse it. */
+static int check_finite(const struct emo_model *m, const char *dir)
+{
+	for (size_t i = 0; i < emo_safetensors_count(m->st); i++) {
+		const struct emo_tensor *t = emo_safetensors_at(m->st, i);
+		if (!t->data)
+			continue;
+		for (size_t k = 0; k < t->numel; k++)
+			if (!isfinite(t->data[k])) {
+				emo_err("%s/model.safetensors: tensor '%s' holds %s at "
+					"element %zu; the weights are damaged: "
+					"re-download or re-export the model", dir, t->name,
+					isnan(t->data[k]) ? "NaN" : "Inf", k);
+				return EMO_E_NONFINITE;
+			}
+	}
+	return 0;
+}
+
+/* model.sha256 (optional, "HEX  model.safetensors" as sha256sum writes
+ * it): the weights must hash to it, or a flipped bit would go unnoticed. */
+static int check_digest(struct emo_model *m, const char *dir)
+{
+	char path[4096], want[65] = "";
+	snprintf(path, sizeof path, "%s/model.sha256", dir);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return 0;
+	int n = fscanf(f, "%64s", want);
+	fclose(f);
+	if (n != 1 || strlen(want) != 64 || strspn(want, "0123456789abcdefABCDEF") != 64) {
+		emo_err("%s: not a SHA-256 digest line (\"HEX  model.safetensors\"); "
+			"fix or remove it", path);
+		return EMO_E_FORMAT;
+	}
+	const char *got = emo_model_sha256(m);
+	if (strcasecmp(got, want)) {
+		emo_err("%s/model.safetensors: SHA-256 %.12s... differs from %.12s... "
+			"in model.sha256: the weights are damaged or were changed; "
+			"re-download or re-export the model (or, if you changed the "
+			"weights on purpose, regenerate model.sha256 with "
+			"'sha256sum model.safetensors > model.sha256')", dir, got, want);
+		return EMO_E_DIGEST;
 	}
 	return 0;
 }
@@ -184,6 +232,8 @@ int emo_model_load(const char *dir, bool require_head, struct emo_model **out)
 			err = EMO_E_BADMODEL;
 			goto fail;
 		}
+	if ((err = check_finite(m, dir)) || (err = check_digest(m, dir)))
+		goto fail;
 	free(used);
 	json_decref(cfg);
 	json_decref(pre);
@@ -296,5 +346,12 @@ int emo_model_infer(const struct emo_model *m, struct emo_model_state *s,
 	if (T < 0)
 		return T;
 	emo_head_forward(m->head, s->enc, T, s->scratch, probs);
+	for (int i = 0; i < m->num_labels; i++)
+		if (!isfinite(probs[i])) {
+			emo_err("model: the output is not finite (NaN/Inf) for a window "
+				"of %d samples; the input or the weights hold "
+				"non-finite values", n);
+			return EMO_E_NONFINITE;
+		}
 	return T;
 }

@@ -120,6 +120,46 @@ void emo_session_default_name(char *buf, size_t n)
 	strftime(buf, n, "emotop-%Y%m%d-%H%M%S.jsonl", &tm);
 }
 
+void emo_session_unique_name(char *buf, size_t n, const char *ext)
+{
+	time_t t = time(NULL);
+	struct tm tm;
+	char stem[64];
+	localtime_r(&t, &tm);
+	strftime(stem, sizeof stem, "emotop-%Y%m%d-%H%M%S", &tm);
+	snprintf(buf, n, "%s%s", stem, ext);
+	for (int k = 2; k < 10000 && access(buf, F_OK) == 0; k++)
+		snprintf(buf, n, "%s-%d%s", stem, k, ext);
+}
+
+int emo_session_writer_open_auto(char *buf, size_t n,
+				 struct emo_session_writer **out)
+{
+	for (int tries = 0; tries < 100; tries++) {
+		emo_session_unique_name(buf, n, ".jsonl");
+		int fd = open(buf, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+		if (fd < 0 && errno == EEXIST)
+			continue; /* taken between the check and the create */
+		if (fd < 0) {
+			int e = -errno;
+			emo_err("%s: cannot create: %s", buf, emo_strerror(e));
+			return e;
+		}
+		struct emo_session_writer *w = calloc(1, sizeof *w);
+		if (!w || !(w->f = fdopen(fd, "w"))) {
+			free(w);
+			close(fd);
+			unlink(buf);
+			return -ENOMEM;
+		}
+		w->own = true;
+		*out = w;
+		return 0;
+	}
+	emo_err("no free session log name in this directory");
+	return EMO_E_EXISTS;
+}
+
 int emo_session_write_header(struct emo_session_writer *w,
 			     const struct emo_session_info *in)
 {
@@ -198,7 +238,7 @@ int emo_session_write_end(struct emo_session_writer *w, const char *reason,
 {
 	char when[64];
 	utc_now(when, sizeof when);
-	return put(w, json_pack("{s:s, s:s, s:s, s:f, s:f, s:I, s:I, s:I, s:I, s:f, s:f, s:f}",
+	json_t *rec = json_pack("{s:s, s:s, s:s, s:f, s:f, s:I, s:I, s:I, s:I, s:f, s:f, s:f}",
 				"type", "end", "end", when, "reason", reason,
 				"duration", s->audio_s, "speech_seconds", s->speech_s,
 				"windows", (json_int_t)s->windows,
@@ -206,6 +246,10 @@ int emo_session_write_end(struct emo_session_writer *w, const char *reason,
 				"skipped_samples", (json_int_t)s->skipped,
 				"events_lost", (json_int_t)s->events_lost,
 				"rtf", s->rtf, "latency_p50", s->latency_p50,
-				"latency_p95", s->latency_p95));
+				"latency_p95", s->latency_p95);
+	if (rec && s->nonfinite)
+		json_object_set_new(rec, "nonfinite_samples",
+				    json_integer((json_int_t)s->nonfinite));
+	return put(w, rec);
 }
 

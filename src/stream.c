@@ -30,6 +30,10 @@ struct emo_stream {
 	struct emo_analyzer *an;
 	struct emo_resample *rs;
 	SNDFILE *rec;
+	bool rec_pcm16;        /* the recording holds 16-bit samples */
+	short *rec16;          /* analysis-thread scratch for them */
+	float *q16;
+	size_t rec_cap;        /* samples rec16 and q16 hold */
 	pthread_t thread;
 	bool started, joined;
 	atomic_bool stop, paused;
@@ -161,20 +165,39 @@ static void on_segment(double t0, double t1, void *ud)
 }
 
 /* Opens a 16 kHz mono recording: FLAC (16-bit) for .flac, else WAV
- * (32-bit float, so replay hears exactly what was analysed). */
-static int open_recording(struct emo_stream *st, const char *path)
+ * (32-bit float, so replay hears exactly what was analysed). The file is
+ * created exclusively unless the config says to replace it. */
+static int open_recording(struct emo_stream *st, const char *path, bool replace)
 {
 	const char *ext = strrchr(path, '.');
+	bool flac = ext && !strcasecmp(ext, ".flac");
 	SF_INFO si = {.samplerate = SR, .channels = 1,
-		      .format = ext && !strcasecmp(ext, ".flac") ?
-			      SF_FORMAT_FLAC | SF_FORMAT_PCM_16 :
-			      SF_FORMAT_WAV | SF_FORMAT_FLOAT};
-	SNDFILE *f = sf_open(path, SFM_WRITE, &si);
+		      .format = flac ? SF_FORMAT_FLAC | SF_FORMAT_PCM_16 :
+				       SF_FORMAT_WAV | SF_FORMAT_FLOAT};
+	int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC |
+			    (replace ? O_TRUNC : O_EXCL), 0644);
+	if (fd < 0) {
+		int e = errno;
+		if (e == EEXIST) {
+			emo_err("%s exists; choose another recording name, or add "
+				"--force to replace it", path);
+			return EMO_E_EXISTS;
+		}
+		emo_err("%s: cannot create the recording: %s", path, strerror(e));
+		return -e;
+	}
+	SNDFILE *f = sf_open_fd(fd, SFM_WRITE, &si, 1);
 	if (!f) {
 		emo_err("%s: cannot write recording: %s", path, sf_strerror(NULL));
+		close(fd);
 		return -EIO;
 	}
+	/* a WAV's sizes are rewritten after every write, so a killed session
+	 * leaves a file every player reads to its last write */
+	if (!flac)
+		sf_command(f, SFC_SET_UPDATE_HEADER_AUTO, NULL, SF_TRUE);
 	st->rec = f;
+	st->rec_pcm16 = flac;
 	snprintf(st->rec_path, sizeof st->rec_path, "%s", path);
 	pthread_mutex_lock(&st->mu);
 	st->stats.recording = true;
@@ -214,8 +237,14 @@ static void handle_record_request(struct emo_stream *st)
 	pthread_mutex_unlock(&st->rec_mu);
 	if (req == 2 || (req == 1 && st->rec))
 		close_recording(st);
-	if (req == 1)
-		open_recording(st, path);
+	if (req == 1) {
+		int err = open_recording(st, path, false);
+		if (err) {
+			struct emo_event ev = {.type = EMO_EVENT_RECORD_ERROR,
+					       .t0 = (double)st->fed / SR, .error = err};
+			push_event(st, &ev);
+		}
+	}
 }
 
 int emo_stream_create(const struct emo_model *m, struct emo_source *src,
@@ -254,7 +283,15 @@ int emo_stream_create(const struct emo_model *m, struct emo_source *src,
 		err = -ENOMEM;
 		goto fail;
 	}
-	if (cfg->record_path && (err = open_recording(st, cfg->record_path)))
+	st->rec_cap = st->out_cap > 1024 ? st->out_cap : 1024;
+	st->rec16 = malloc(st->rec_cap * sizeof(short));
+	st->q16 = malloc(st->rec_cap * sizeof(float));
+	if (!st->rec16 || !st->q16) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	if (cfg->record_path &&
+	    (err = open_recording(st, cfg->record_path, cfg->record_replace)))
 		goto fail;
 	*out = st;
 	return 0;
@@ -265,11 +302,37 @@ fail:
 
 static int feed(struct emo_stream *st, const float *x, size_t n)
 {
+	while (n > st->rec_cap) {
+		int err = feed(st, x, st->rec_cap);
+		if (err)
+			return err;
+		x += st->rec_cap;
+		n -= st->rec_cap;
+	}
 	if (st->rec && n) {
-		if (sf_writef_float(st->rec, x, (sf_count_t)n) != (sf_count_t)n) {
+		sf_count_t w;
+		if (st->rec_pcm16) {
+			/* analyse what the 16-bit recording holds: the same
+			 * rounding libsndfile's reader inverts exactly */
+			for (size_t i = 0; i < n; i++) {
+				float v = nearbyintf(x[i] * 32768.0f);
+				v = v > 32767.0f ? 32767.0f : v < -32768.0f ? -32768.0f : v;
+				st->rec16[i] = (short)v;
+				st->q16[i] = v / 32768.0f;
+			}
+			w = sf_writef_short(st->rec, st->rec16, (sf_count_t)n);
+			x = st->q16;
+		} else {
+			w = sf_writef_float(st->rec, x, (sf_count_t)n);
+		}
+		if (w != (sf_count_t)n) {
 			emo_err("recording: write failed (%s); recording stopped, "
 				"analysis goes on", sf_strerror(st->rec));
+			struct emo_event ev = {.type = EMO_EVENT_RECORD_ERROR,
+					       .t0 = (double)st->fed / SR,
+					       .error = -EIO};
 			close_recording(st);
+			push_event(st, &ev);
 		}
 	}
 	st->fed += (int64_t)n;
@@ -320,6 +383,19 @@ static int drain_ring(struct emo_stream *st, bool last)
 	}
 	while (avail > 0 || last) {
 		size_t n = emo_ring_read(ring, st->in, avail < st->in_cap ? avail : st->in_cap);
+		/* NaN/Inf (a damaged float file) would poison the resampler
+		 * and every window after: silence instead, counted */
+		uint64_t bad = 0;
+		for (size_t i = 0; i < n; i++)
+			if (!isfinite(st->in[i])) {
+				st->in[i] = 0;
+				bad++;
+			}
+		if (bad) {
+			pthread_mutex_lock(&st->mu);
+			st->stats.nonfinite += bad;
+			pthread_mutex_unlock(&st->mu);
+		}
 		/* capture time of this block: now, less what still waits in
 		 * the ring behind it */
 		double t_read = wall() - emo_ring_available(ring) / rate;
@@ -524,5 +600,7 @@ void emo_stream_destroy(struct emo_stream *st)
 	pthread_mutex_destroy(&st->rec_mu);
 	free(st->in);
 	free(st->out16);
+	free(st->rec16);
+	free(st->q16);
 	free(st);
 }

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "emotop/error.h"
+#include "emotop/session.h"
 #include "emotop/tui.h"
 
 #define TIMELINE 240 /* windows kept */
@@ -422,11 +423,8 @@ enum emo_tui_action emo_tui_update(struct emo_tui *t)
 					emo_stream_set_recording(t->cfg.stream, NULL);
 					emo_tui_message(t, "recording stopped");
 				} else {
-					time_t now = time(NULL);
-					struct tm tm;
-					localtime_r(&now, &tm);
-					strftime(t->rec_path, sizeof t->rec_path,
-						 "emotop-%Y%m%d-%H%M%S.wav", &tm);
+					emo_session_unique_name(t->rec_path,
+								sizeof t->rec_path, ".wav");
 					emo_stream_set_recording(t->cfg.stream, t->rec_path);
 					char b[300];
 					snprintf(b, sizeof b, "recording to %s", t->rec_path);

@@ -10,6 +10,7 @@
 #define EMOTOP_AUDIO_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -48,6 +49,22 @@ struct emo_audio_info {
 	double duration;   /* seconds */
 	char format[64];   /* e.g. "FLAC 16-bit" */
 };
+
+/* Streaming decode: `path` as mono at `rate` Hz, block by block, exactly
+ * the samples emo_audio_read returns. NaN/Inf samples are replaced by 0
+ * (silence) and counted: they would poison the resampler and every window
+ * that touches them. info->duration is -1 when the file does not say its
+ * length (a FLAC whose writer was killed). */
+struct emo_audio_reader;
+int emo_audio_reader_open(const char *path, int rate, enum emo_resample_quality q,
+			  struct emo_audio_info *info, struct emo_audio_reader **out);
+/* Up to cap samples (cap >= 8192 keeps it from returning short); 0 at the
+ * end, or a negative error. */
+long emo_audio_reader_read(struct emo_audio_reader *r, float *out, size_t cap);
+uint64_t emo_audio_reader_nonfinite(const struct emo_audio_reader *r);
+/* Frames the header promised that the file did not hold (truncated). */
+int64_t emo_audio_reader_frames_missing(const struct emo_audio_reader *r);
+void emo_audio_reader_close(struct emo_audio_reader *r);
 
 /* Reads `path` whole as mono at `rate` Hz. *samples is malloc'd (caller
  * frees), *n its length. Errors: EMO_E_AUDIO (unreadable, with the reason

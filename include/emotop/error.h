@@ -31,7 +31,9 @@ enum emo_error {
 	EMO_E_INTERRUPTED = -(EMO_E_BASE + 11), /* stopped by a signal */
 	EMO_E_JSON = -(EMO_E_BASE + 12),     /* malformed JSON */
 	EMO_E_EXISTS = -(EMO_E_BASE + 13),   /* refusing to overwrite a file */
-	EMO_E_LAST = -(EMO_E_BASE + 14),
+	EMO_E_NONFINITE = -(EMO_E_BASE + 14), /* NaN or Inf where numbers must be finite */
+	EMO_E_DIGEST = -(EMO_E_BASE + 15),   /* weights differ from their recorded digest */
+	EMO_E_LAST = -(EMO_E_BASE + 16),
 };
 
 /* Text for any code this library returns: negative errno or EMO_E_*.

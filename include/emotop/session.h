@@ -61,6 +61,15 @@ int emo_session_write_end(struct emo_session_writer *w, const char *reason,
 /* A default log name in the current directory:
  * emotop-YYYYmmdd-HHMMSS.jsonl (local time). */
 void emo_session_default_name(char *buf, size_t n);
+/* emotop-YYYYmmdd-HHMMSS<ext> in the current directory, or with -2, -3, ...
+ * before ext when that name is taken (two sessions in one second): the
+ * first name that does not exist yet. */
+void emo_session_unique_name(char *buf, size_t n, const char *ext);
+/* Creates a new log under the first free unique name (--log auto); an
+ * exclusive create, so two sessions never share a file. The name is
+ * written to buf. */
+int emo_session_writer_open_auto(char *buf, size_t n,
+				 struct emo_session_writer **out);
 
 #ifdef __cplusplus
 }

@@ -38,6 +38,8 @@ struct emo_stream_config {
 				    source, which must never skip audio */
 	const char *record_path; /* write the analysed 16 kHz audio (WAV/FLAC by
 				    extension), or NULL */
+	bool record_replace;     /* false (default): a recording never replaces
+				    an existing file (EMO_E_EXISTS) */
 };
 
 struct emo_stream_config emo_stream_config_default(void);
@@ -48,6 +50,9 @@ enum emo_event_type {
 	EMO_EVENT_OVERRUN,  /* .t0: when; .count: samples skipped or dropped */
 	EMO_EVENT_PAUSE,    /* .t0; .count = 1 paused, 0 resumed */
 	EMO_EVENT_ERROR,    /* .error: the source failed (device vanished...) */
+	EMO_EVENT_RECORD_ERROR, /* .t0, .error: writing the recording failed; it
+				   stopped there (what was written is intact),
+				   analysis goes on */
 	EMO_EVENT_END,      /* the source ended (or stop); always last */
 };
 
@@ -67,6 +72,7 @@ struct emo_stream_stats {
 	uint64_t dropped;        /* samples lost to ring overflow (capture side) */
 	uint64_t skipped;        /* samples skipped to bound latency */
 	uint64_t events_lost;    /* queue full */
+	uint64_t nonfinite;      /* NaN/Inf input samples replaced by silence */
 	double infer_s;          /* total model time */
 	double rtf;              /* infer_s / audio_s */
 	double latency_p50, latency_p95, latency_last; /* seconds */
@@ -89,7 +95,16 @@ int emo_stream_fd(const struct emo_stream *st);
 bool emo_stream_next_event(struct emo_stream *st, struct emo_event *ev);
 void emo_stream_set_paused(struct emo_stream *st, bool paused);
 /* Starts recording the analysed audio to `path`, or stops (NULL). Takes
- * effect on the analysis thread within one wake-up. */
+ * effect on the analysis thread within one wake-up. The file is created
+ * exclusively (an existing file is never replaced; the failure comes as an
+ * EMO_EVENT_RECORD_ERROR).
+ *
+ * Recordings stay readable if the process is killed: a WAV's header is
+ * rewritten after every write; a FLAC's stream header says "length
+ * unknown" until it is closed, which the format allows. A 16-bit FLAC
+ * recording is analysed as recorded: the samples are rounded to 16 bits
+ * before the analyzer sees them, so `replay --reanalyze` reproduces the
+ * session exactly. */
 void emo_stream_set_recording(struct emo_stream *st, const char *path);
 void emo_stream_set_smoothing(struct emo_stream *st, float alpha);
 float emo_stream_get_smoothing(const struct emo_stream *st);
