@@ -38,6 +38,8 @@ struct emo_head {
 static const float *take(const struct emo_safetensors *st, bool *used,
 			 const char *name, int ndim, long d0, long d1, int *err)
 {
+	if (d0 < 0) /* classifier.weight is missing: said already */
+		return NULL;
 	long i = emo_safetensors_index(st, name);
 	if (i < 0) {
 		emo_err("model: head tensor '%s' is missing from the weights", name);
@@ -46,6 +48,14 @@ static const float *take(const struct emo_safetensors *st, bool *used,
 		return NULL;
 	}
 	const struct emo_tensor *t = emo_safetensors_at(st, (size_t)i);
+	if (!t->data) {
+		emo_err("model: head tensor '%s' is stored as %s; emotop needs "
+			"floating point (F32, F16 or BF16): re-export the model", name,
+			t->dtype_name);
+		if (!*err)
+			*err = EMO_E_UNSUPPORTED;
+		return NULL;
+	}
 	if (t->ndim != ndim || t->shape[0] != d0 || (ndim == 2 && t->shape[1] != d1) ||
 	    !t->data) {
 		if (ndim == 2)

@@ -310,7 +310,9 @@ static const float *bind(struct binder *b, int ndim, const int64_t *dims,
 		return NULL;
 	}
 	if (!t->data) {
-		emo_err("model: tensor '%s' is not a float tensor", full);
+		emo_err("model: tensor '%s' is stored as %s; emotop needs floating "
+			"point (F32, F16 or BF16): re-export the model", full,
+			t->dtype_name);
 		if (!b->err)
 			b->err = EMO_E_BADMODEL;
 		return NULL;

@@ -340,6 +340,7 @@ int emo_safetensors_from_memory(const void *buf, size_t len,
 			goto fail;
 		}
 		t->file_dtype = di->dtype;
+		t->dtype_name = di->name;
 		t->ndim = (int)nd;
 		t->numel = numel;
 		begins[st->n] = begin;

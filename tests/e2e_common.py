@@ -2,8 +2,8 @@
 import os
 import sys
 
-EMOTOP = os.environ.get('EMOTOP', 'build/emotop')
-SRC = os.environ.get('EMOTOP_SOURCE_ROOT', '.')
+EMOTOP = os.path.abspath(os.environ.get('EMOTOP', 'build/emotop'))
+SRC = os.path.abspath(os.environ.get('EMOTOP_SOURCE_ROOT', '.'))
 FIX = os.path.join(SRC, 'tests', 'fixtures')
 DATA = os.path.join(SRC, '..', 'shared', 'data')
 _fails = 0

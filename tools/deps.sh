@@ -13,7 +13,7 @@ pkgs=(
   libsndfile1-dev libjansson-dev libssl-dev
   # tests: fuzzing, ALSA virtual capture device, TUI under tmux, demo speech
   clang libclang-rt-14-dev alsa-utils libasound2-plugins tmux espeak-ng sox
-  python3 groff-base curl
+  python3 groff-base curl time
 )
 if [ "${1:-}" = "--with-python" ]; then
   pkgs+=(python3-torch python3-torchaudio python3-numpy python3-soundfile)

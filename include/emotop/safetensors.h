@@ -33,6 +33,7 @@ enum emo_dtype {
 struct emo_tensor {
 	const char *name;
 	enum emo_dtype file_dtype; /* dtype as stored; data is always F32 */
+	const char *dtype_name;    /* as stored, e.g. "BF16", "I32" (static) */
 	int ndim;
 	int64_t shape[EMO_ST_MAX_DIMS];
 	size_t numel;
