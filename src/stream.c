@@ -17,6 +17,7 @@
 #include "emotop/error.h"
 #include "emotop/metrics.h"
 #include "emotop/ring.h"
+#include "emotop/spsc.h"
 #include "emotop/stream.h"
 
 #define QCAP 256  /* events; power of two */
@@ -39,10 +40,8 @@ struct emo_stream {
 	atomic_bool stop, paused;
 	atomic_int smoothing_bits; /* requested EMA alpha (float bits), 0: none */
 	int pipe_r, pipe_w;
-	/* SPSC event queue: analysis thread produces, consumer takes */
-	struct emo_event q[QCAP];
-	alignas(64) _Atomic uint32_t qw;
-	alignas(64) _Atomic uint32_t qr;
+	/* events: the analysis thread produces, the consumer takes */
+	struct emo_spsc q;
 	/* stats, guarded by mu (the analysis thread is not real-time) */
 	pthread_mutex_t mu;
 	struct emo_stream_stats stats;
@@ -83,18 +82,12 @@ static double wall(void)
 
 static void push_event(struct emo_stream *st, const struct emo_event *ev)
 {
-	/* single producer: the analysis thread */
-	uint32_t w = atomic_load_explicit(&st->qw, memory_order_relaxed);
-	uint32_t r = atomic_load_explicit(&st->qr, memory_order_acquire);
-	if (w - r == QCAP) {
+	if (!emo_spsc_push(&st->q, ev)) {
 		pthread_mutex_lock(&st->mu);
 		st->stats.events_lost++;
 		pthread_mutex_unlock(&st->mu);
 		return;
 	}
-	st->q[w & (QCAP - 1)] = *ev;
-	/* release: the event's bytes are visible before the index moves */
-	atomic_store_explicit(&st->qw, w + 1, memory_order_release);
 	char b = 1;
 	/* non-blocking pipe: if it is full the consumer has wake-ups pending */
 	ssize_t rc = write(st->pipe_w, &b, 1);
@@ -103,21 +96,13 @@ static void push_event(struct emo_stream *st, const struct emo_event *ev)
 
 bool emo_stream_next_event(struct emo_stream *st, struct emo_event *ev)
 {
-	uint32_t r = atomic_load_explicit(&st->qr, memory_order_relaxed);
-	uint32_t w = atomic_load_explicit(&st->qw, memory_order_acquire);
-	if (r == w) {
-		char buf[64];
-		while (read(st->pipe_r, buf, sizeof buf) > 0)
-			;
-		/* an event may have landed between the check and the drain */
-		w = atomic_load_explicit(&st->qw, memory_order_acquire);
-		if (r == w)
-			return false;
-	}
-	*ev = st->q[r & (QCAP - 1)];
-	/* release: done reading the slot before the producer may reuse it */
-	atomic_store_explicit(&st->qr, r + 1, memory_order_release);
-	return true;
+	if (emo_spsc_pop(&st->q, ev))
+		return true;
+	char buf[64];
+	while (read(st->pipe_r, buf, sizeof buf) > 0)
+		;
+	/* an event may have landed between the check and the drain */
+	return emo_spsc_pop(&st->q, ev);
 }
 
 /* Wall-clock time at which 16 kHz sample `pos` reached the analyzer. */
@@ -265,6 +250,8 @@ int emo_stream_create(const struct emo_model *m, struct emo_source *src,
 	pthread_mutex_init(&st->mu, NULL);
 	pthread_mutex_init(&st->rec_mu, NULL);
 	int p[2], err;
+	if ((err = emo_spsc_init(&st->q, sizeof(struct emo_event), QCAP)))
+		goto fail;
 	if (pipe2(p, O_CLOEXEC | O_NONBLOCK)) {
 		err = -errno;
 		goto fail;
@@ -602,5 +589,6 @@ void emo_stream_destroy(struct emo_stream *st)
 	free(st->out16);
 	free(st->rec16);
 	free(st->q16);
+	emo_spsc_free(&st->q);
 	free(st);
 }

@@ -243,6 +243,21 @@ with tempfile.TemporaryDirectory() as tmp:
     check(r.returncode == 0 and jsonl(r.stdout)[-1]['duration'] > 1,
           'and emotop reads it back', r.stdout[-200:])
 
+    p = subprocess.Popen([EMOTOP, 'live', '-i', long16, '--no-tui', '--record',
+                          'killed.flac'], stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL)
+    time.sleep(2.5)
+    p.kill()
+    p.wait()
+    r = run('analyze', 'killed.flac')
+    first = r.stdout.splitlines()[0] if r.stdout else ''
+    check(r.returncode == 0 and 'length not in the header' in first
+          and '576460752303423' not in r.stdout,
+          'a killed FLAC recording: read, its unknown length said as such', r.stdout[:300])
+    r = run('analyze', '--json', 'killed.flac')
+    check(r.returncode == 0 and 0 < jsonl(r.stdout)[-1]['duration'] < 12,
+          'and its duration is what was decoded', r.stdout[-200:])
+
     # 8. analyze streams: 10 minutes need no more memory than 1
     one = voice(15, 16000, seed=4)
     write16('m1.wav', one * 4, 16000)
