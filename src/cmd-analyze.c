@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 
 #include "cli.h"
+#include "emotop/affect.h"
 #include "emotop/analyzer.h"
 #include "emotop/audio.h"
 #include "emotop/metrics.h"
@@ -87,8 +88,14 @@ static void on_window(const struct emo_result *r, void *ud)
 		print_probs_json(c->out, m, r->probs);
 		fprintf(c->out, ",\"label\":");
 		json_print_string(c->out, emo_model_label(m, r->label));
-		fprintf(c->out, ",\"confidence\":%.6f,\"uncertain\":%s}\n", r->confidence,
+		fprintf(c->out, ",\"confidence\":%.6f,\"uncertain\":%s", r->confidence,
 			r->uncertain ? "true" : "false");
+		struct emo_affect af;
+		emo_affect_of_model(m, r->probs, &af);
+		if (af.valid)
+			fprintf(c->out, ",\"valence\":%.4f,\"arousal\":%.4f", af.valence,
+				af.arousal);
+		fprintf(c->out, "}\n");
 	} else {
 		int top = 0;
 		for (int i = 1; i < r->num_labels; i++)
@@ -180,6 +187,17 @@ static void analyse_one(struct run *run, struct file_job *job)
 					fprintf(c.out, ",\"label\":");
 					json_print_string(c.out, emo_model_label(m, job->pred));
 					fprintf(c.out, ",\"confidence\":%.6f", job->probs[job->pred]);
+					struct emo_affect af;
+					emo_affect_of_model(m, job->probs, &af);
+					if (af.valid)
+						fprintf(c.out, ",\"valence\":%.4f,\"arousal\":%.4f",
+							af.valence, af.arousal);
+					if (af.vclass != EMO_VALENCE_NONE) {
+						fprintf(c.out, ",\"valence_class\":\"%s\","
+							"\"valence_class_prob\":%.4f",
+							emo_valence_class_name(af.vclass),
+							af.vclass_prob);
+					}
 				} else {
 					fprintf(c.out, ",\"label\":null");
 				}
@@ -192,6 +210,13 @@ static void analyse_one(struct run *run, struct file_job *job)
 					fprintf(c.out, " %s %.0f%%", emo_model_label(m, i),
 						100 * job->probs[i]);
 				fprintf(c.out, "\n");
+				struct emo_affect af;
+				emo_affect_of_model(m, job->probs, &af);
+				if (af.valid)
+					fprintf(c.out, "    valence %+.2f  arousal %+.2f  (%s %.0f%%)\n",
+						af.valence, af.arousal,
+						emo_valence_class_name(af.vclass),
+						100 * af.vclass_prob);
 			} else {
 				fprintf(c.out, "  no speech found (%.2f s of audio)\n",
 					job->duration);

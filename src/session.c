@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "emotop/affect.h"
 #include "emotop/error.h"
 #include "emotop/session.h"
 
@@ -214,6 +215,12 @@ int emo_session_write_window(struct emo_session_writer *w,
 				"uncertain", r->uncertain);
 	if (rec && latency_s > 0)
 		json_object_set_new(rec, "latency", json_real(latency_s));
+	struct emo_affect af;
+	emo_affect_of_model(m, r->probs, &af);
+	if (rec && af.valid) {
+		json_object_set_new(rec, "valence", json_real(af.valence));
+		json_object_set_new(rec, "arousal", json_real(af.arousal));
+	}
 	return put(w, rec);
 }
 

@@ -11,6 +11,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "emotop/affect.h"
 #include "emotop/error.h"
 #include "emotop/session.h"
 #include "emotop/tui.h"
@@ -23,6 +24,8 @@ struct emo_tui {
 	struct emo_result last;
 	int tl_label[TIMELINE];
 	bool tl_uncertain[TIMELINE];
+	float tl_valence[TIMELINE];
+	bool tl_by_valence;   /* 'v': the timeline coloured by valence */
 	int tl_n;
 	double last_draw;
 	float shown_level;
@@ -169,8 +172,12 @@ void emo_tui_event(struct emo_tui *t, const struct emo_event *ev)
 		if (t->tl_n == TIMELINE) {
 			memmove(t->tl_label, t->tl_label + 1, sizeof(int) * (TIMELINE - 1));
 			memmove(t->tl_uncertain, t->tl_uncertain + 1, sizeof(bool) * (TIMELINE - 1));
+			memmove(t->tl_valence, t->tl_valence + 1, sizeof(float) * (TIMELINE - 1));
 			t->tl_n--;
 		}
+		struct emo_affect af;
+		emo_affect_from_probs(t->cfg.labels, ev->result.smoothed, t->cfg.num_labels, &af);
+		t->tl_valence[t->tl_n] = af.valid ? af.valence : 0;
 		t->tl_label[t->tl_n] = ev->result.label;
 		t->tl_uncertain[t->tl_n++] = ev->result.uncertain;
 		break;
@@ -211,6 +218,33 @@ static void bar(int y, int x, int w, float frac, int pair, bool dim)
 		attroff(COLOR_PAIR(pair));
 }
 
+/* A bar for a value in [-1, 1] growing from its centre mark. */
+static void signed_bar(int y, int x, int w, float v, int pair, bool dim)
+{
+	int half = w / 2, n = (int)lroundf(fabsf(v) * (float)half);
+	if (n > half)
+		n = half;
+	if (dim)
+		attron(A_DIM);
+	for (int i = 0; i < w; i++) {
+		int d = i - half;
+		bool on = v >= 0 ? d > 0 && d <= n : d < 0 && -d <= n;
+		if (on && pair)
+			attron(COLOR_PAIR(pair));
+		mvaddstr(y, x + i, d == 0 ? "\u2502" : on ? "\u2588" : "\u00b7");
+		if (on && pair)
+			attroff(COLOR_PAIR(pair));
+	}
+	if (dim)
+		attroff(A_DIM);
+}
+
+/* green for pleasant, red for unpleasant, yellow near neutral */
+static int valence_pair(float v)
+{
+	return v > 0.2f ? 61 : v < -0.2f ? 63 : 62;
+}
+
 static void draw_help(int H, int W)
 {
 	static const char *const lines[] = {
@@ -220,12 +254,15 @@ static void draw_help(int H, int W)
 		"  space      pause / resume analysis",
 		"  r          start / stop recording the analysed audio",
 		"  + / -      more / less smoothing of the bars",
+		"  v          timeline by emotion or by valence",
 		"  h or ?     this help (any key closes it)",
 		"",
 		"Bars: smoothed probability per emotion. The big label is the",
 		"dominant emotion; it shows as 'uncertain?' when there is too",
 		"little speech or no emotion is clearly ahead. The timeline has",
-		"one cell per window, newest on the right.",
+		"one cell per window, newest on the right. Valence (unpleasant -",
+		"pleasant) and arousal (calm - activated) are derived from the",
+		"bars by fixed places of each emotion (see man emotop).",
 	};
 	int n = (int)(sizeof lines / sizeof *lines), w = 64;
 	if (w > W - 2)
@@ -317,6 +354,23 @@ static void draw(struct emo_tui *t, const struct emo_stream_stats *s)
 		    t->have_result && t->last.uncertain);
 		mvprintw(y, lw + 3 + bw, "%5.1f%%", 100 * p);
 	}
+	/* valence and arousal of the smoothed probabilities */
+	if (y < H - 5) {
+		struct emo_affect af = {0};
+		if (t->have_result)
+			emo_affect_from_probs(L, t->last.smoothed, C, &af);
+		int vw = (W - 40) / 2 > 9 ? (W - 40) / 2 : 9;
+		bool dim = !af.valid || t->last.uncertain;
+		mvprintw(y, 1, "valence");
+		signed_bar(y, 9, vw, af.valence, t->color ? valence_pair(af.valence) : 0, dim);
+		mvprintw(y, 10 + vw, "%+5.2f", af.valid ? (double)af.valence : 0.0);
+		mvprintw(y, 17 + vw, "arousal");
+		signed_bar(y, 25 + vw, vw, af.arousal, t->color ? 62 : 0, dim);
+		mvprintw(y, 26 + 2 * vw, "%+5.2f", af.valid ? (double)af.arousal : 0.0);
+		if (af.vclass != EMO_VALENCE_NONE && W > 2 * vw + 46)
+			printw("  %s", emo_valence_class_name(af.vclass));
+		y++;
+	}
 	y++;
 
 	/* level meter and VAD */
@@ -337,14 +391,18 @@ static void draw(struct emo_tui *t, const struct emo_stream_stats *s)
 	}
 	/* timeline: one cell per window, newest right */
 	if (y < H - 3) {
-		mvprintw(y, 1, "timeline");
+		mvprintw(y, 1, t->tl_by_valence ? "valence " : "timeline");
 		int tw = W - 12, start = t->tl_n > tw ? t->tl_n - tw : 0;
 		for (int i = start; i < t->tl_n; i++) {
-			int pair = t->color ? t->tl_label[i] + 1 : 0;
+			float v = t->tl_valence[i];
+			int pair = !t->color ? 0 : t->tl_by_valence ? valence_pair(v) :
+				   t->tl_label[i] + 1;
 			if (pair)
 				attron(COLOR_PAIR(pair));
-			/* without colour, the label's index stands in for it */
-			char digit[2] = {(char)('0' + t->tl_label[i] % 10), 0};
+			/* without colour, the label's index (or the valence's
+			 * sign) stands in for it */
+			char digit[2] = {t->tl_by_valence ? (v > 0.2f ? '+' : v < -0.2f ? '-' : '0') :
+					 (char)('0' + t->tl_label[i] % 10), 0};
 			const char *cell = t->tl_uncertain[i] ? "\u2591" :
 					   t->color ? "\u2588" : digit;
 			mvaddstr(y, 11 + i - start, cell);
@@ -378,7 +436,7 @@ static void draw(struct emo_tui *t, const struct emo_stream_stats *s)
 	attron(A_DIM);
 	mvaddnstr(H - 1, 1, t->replay ?
 		  "q quit  space pause  \u2190/\u2192 seek 5 s  +/- speed  h help" :
-		  "q quit  space pause  r record  +/- smoothing  h help", W - 2);
+		  "q quit  space pause  r record  +/- smoothing  v valence  h help", W - 2);
 	attroff(A_DIM);
 	if (t->help)
 		draw_help(H, W);
@@ -449,6 +507,13 @@ enum emo_tui_action emo_tui_update(struct emo_tui *t)
 		case KEY_LEFT: act = EMO_TUI_SEEK_BACK; break;
 		case KEY_RIGHT: act = EMO_TUI_SEEK_FWD; break;
 		case 'h': case 'H': case '?': t->help = true; break;
+		case 'v': case 'V':
+			t->tl_by_valence = !t->tl_by_valence;
+			emo_tui_message(t, t->tl_by_valence ?
+				"timeline: valence (green pleasant, red unpleasant)" :
+				"timeline: emotion");
+			t->dirty = true;
+			break;
 		case KEY_RESIZE: clearok(stdscr, TRUE); break;
 		default: break;
 		}

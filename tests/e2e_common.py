@@ -37,6 +37,36 @@ def finish():
     return 1 if _fails else 0
 
 
+def voice(sec, sr, seed=1):
+    """Speech-like audio: a gliding harmonic tone with syllable-rate bursts
+    and pauses, which emotop's detector calls speech (for tests that need
+    no corpus)."""
+    import math
+    import random
+    r = random.Random(seed)
+    out, ph = [], 0.0
+    for i in range(int(sec * sr)):
+        t = i / sr
+        f0 = 140 + 30 * math.sin(2 * math.pi * 0.7 * t)
+        ph += 2 * math.pi * f0 / sr
+        env = max(0.0, math.sin(2 * math.pi * 2.5 * t)) ** 0.5 if t % 3 < 2.2 else 0.0
+        out.append(sum(math.sin(k * ph) / k for k in range(1, 12)) * 0.25 * env
+                   + r.gauss(0, 0.003))
+    return out
+
+
+def write16(path, x, sr):
+    """16-bit mono WAV."""
+    import struct
+    import wave
+    with wave.open(path, 'wb') as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(sr)
+        w.writeframes(b''.join(struct.pack('<h', max(-32768, min(32767, int(v * 32767))))
+                               for v in x))
+
+
 def ravdess_samples():
     """The 48 kHz RAVDESS originals in ../shared/data, sorted; [] (after
     saying so) when the data is not there, and the caller returns 77."""

@@ -2,9 +2,7 @@
 misleading message, asserted on generated audio and the committed models
 (no ../shared/data, stdlib only)."""
 import json
-import math
 import os
-import random
 import resource
 import shutil
 import signal
@@ -13,10 +11,9 @@ import subprocess
 import sys
 import tempfile
 import time
-import wave
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from e2e_common import EMOTOP, FIX, SRC, check, finish  # noqa: E402
+from e2e_common import EMOTOP, FIX, SRC, check, finish, voice, write16  # noqa: E402
 
 SHIPPED = os.path.join(SRC, 'models', 'emotop-small')
 
@@ -24,30 +21,6 @@ SHIPPED = os.path.join(SRC, 'models', 'emotop-small')
 def run(*args, timeout=120, **kw):
     return subprocess.run([EMOTOP, *args], capture_output=True, text=True,
                           timeout=timeout, **kw)
-
-
-def voice(sec, sr, seed=1):
-    """Speech-like audio: a gliding harmonic tone with syllable-rate bursts
-    and pauses, which emotop's detector calls speech."""
-    r = random.Random(seed)
-    out, ph = [], 0.0
-    for i in range(int(sec * sr)):
-        t = i / sr
-        f0 = 140 + 30 * math.sin(2 * math.pi * 0.7 * t)
-        ph += 2 * math.pi * f0 / sr
-        env = max(0.0, math.sin(2 * math.pi * 2.5 * t)) ** 0.5 if t % 3 < 2.2 else 0.0
-        out.append(sum(math.sin(k * ph) / k for k in range(1, 12)) * 0.25 * env
-                   + r.gauss(0, 0.003))
-    return out
-
-
-def write16(path, x, sr):
-    with wave.open(path, 'wb') as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(sr)
-        w.writeframes(b''.join(struct.pack('<h', max(-32768, min(32767, int(v * 32767))))
-                               for v in x))
 
 
 def write_float(path, x, sr):

@@ -21,7 +21,9 @@
 extern "C" {
 #endif
 
-#define EMO_SESSION_VERSION 1
+/* 2: window records carry valence and arousal (affect.h); version 1 logs
+ * read and replay as before. */
+#define EMO_SESSION_VERSION 2
 
 struct emo_session_info {
 	const char *source_kind;   /* "device" or "file" */
