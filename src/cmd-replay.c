@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "emotop/affect.h"
 #include "emotop/analyzer.h"
 #include "emotop/audio.h"
 #include "emotop/model.h"
@@ -404,7 +405,7 @@ static void xml_text(FILE *f, const char *s)
 static void write_svg(FILE *f, struct emo_session_log *log, const struct labels *L)
 {
 	json_t *h = log->header, *e = log->end;
-	const double W = 1000, H = 620, x0 = 70, x1 = 840, y0 = 90, y1 = 390;
+	const double W = 1000, H = 780, x0 = 70, x1 = 840, y0 = 90, y1 = 390;
 	double total = e ? num(e, "duration", 0) : 0;
 	for (size_t i = 0; i < log->n; i++)
 		total = fmax(total, num(log->records[i], "t1", 0));
@@ -476,6 +477,49 @@ static void write_svg(FILE *f, struct emo_session_log *log, const struct labels 
 			fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"/>\n",
 				px[k], py[k], col);
 	}
+	/* valence and arousal track (affect.h), from the smoothed
+	 * probabilities, so version-1 logs get one too */
+	const double v0 = 430, v1 = 560;
+#define VY(v) (v0 + (1 - (v)) / 2 * (v1 - v0))
+	fprintf(f, "<text x=\"%.0f\" y=\"%.0f\" font-weight=\"bold\">Valence and arousal "
+		   "(derived from the probabilities)</text>\n", x0, v0 - 10);
+	fprintf(f, "<rect x=\"%.0f\" y=\"%.0f\" width=\"%.0f\" height=\"%.0f\" "
+		   "fill=\"none\" stroke=\"#999\"/>\n", x0, v0, x1 - x0, v1 - v0);
+	for (int k = -1; k <= 1; k++)
+		fprintf(f, "<line x1=\"%.0f\" x2=\"%.0f\" y1=\"%.1f\" y2=\"%.1f\" "
+			   "stroke=\"%s\"/><text x=\"%.0f\" y=\"%.1f\" text-anchor=\"end\" "
+			   "fill=\"#555\">%+d</text>\n", x0, x1, VY(k), VY(k),
+			k ? "#eee" : "#bbb", x0 - 6, VY(k) + 4, k);
+	for (int track = 0; track < 2 && px && py; track++) {
+		size_t np = 0;
+		for (size_t i = 0; i < log->n; i++) {
+			json_t *r = log->records[i];
+			if (strcmp(str(r, "type", ""), "window"))
+				continue;
+			json_t *p = json_object_get(r, "smoothed");
+			if (!p)
+				p = json_object_get(r, "probs");
+			float pr[EMO_MAX_LABELS];
+			for (int li = 0; li < L->n; li++)
+				pr[li] = (float)num(p, L->names[li], 0);
+			struct emo_affect af;
+			emo_affect_from_probs(L->names, pr, L->n, &af);
+			if (!af.valid)
+				continue;
+			px[np] = X(0.5 * (num(r, "t0", 0) + num(r, "t1", 0)));
+			py[np++] = VY(track ? af.arousal : af.valence);
+		}
+		const char *col = track ? "#ff7f0e" : "#2ca02c";
+		fprintf(f, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\"%s "
+			   "points=\"", col, track ? " stroke-dasharray=\"6 3\"" : "");
+		for (size_t k = 0; k < np; k++)
+			fprintf(f, "%.1f,%.1f ", px[k], py[k]);
+		fprintf(f, "\"/>\n<rect x=\"%.0f\" y=\"%.0f\" width=\"14\" height=\"4\" "
+			   "fill=\"%s\"/><text x=\"%.0f\" y=\"%.0f\">%s</text>\n", x1 + 16,
+			v0 + 14 + track * 20, col, x1 + 36, v0 + 20 + track * 20,
+			track ? "arousal" : "valence");
+	}
+#undef VY
 	free(px);
 	free(py);
 	/* dominant-emotion share: each window counts for its hop of speech */
@@ -500,7 +544,7 @@ static void write_svg(FILE *f, struct emo_session_log *log, const struct labels 
 		fprintf(f, "</text>\n");
 	}
 	/* share bar */
-	double by = 450, bx = x0;
+	double by = 610, bx = x0;
 	fprintf(f, "<text x=\"%.0f\" y=\"%.0f\" font-weight=\"bold\">Share of speech time by "
 		   "dominant emotion</text>\n", x0, by - 10);
 	for (int li = 0; li < L->n && share_total > 0; li++) {
@@ -521,7 +565,7 @@ static void write_svg(FILE *f, struct emo_session_log *log, const struct labels 
 	if (share_total <= 0)
 		fprintf(f, "<text x=\"%.0f\" y=\"%.0f\" fill=\"#555\">no windows</text>\n", x0, by + 22);
 	/* facts */
-	double fy = 520;
+	double fy = 680;
 	json_t *an = json_object_get(h, "analysis");
 	fprintf(f, "<text x=\"%.0f\" y=\"%.0f\" fill=\"#333\">window %.2g s, hop %.2g s, "
 		   "smoothing %.2g \u00b7 %d Hz, %d ch \u00b7 dropped %lld, skipped %lld "

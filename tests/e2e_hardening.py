@@ -303,4 +303,18 @@ with tempfile.TemporaryDirectory() as tmp:
     check('FIFO' in err and 'waiting for a writer' in err,
           'a FIFO with no writer: says it is waiting', err)
 
+    # logs of format version 1 (before valence/arousal) still replay and
+    # draw; new logs are version 2 and carry valence/arousal per window
+    v1 = os.path.join(FIX, 'session-v1.jsonl')
+    r = run('replay', '--no-tui', v1)
+    check(r.returncode == 0 and len(jsonl(r.stdout)) >= 3, 'a version-1 log replays', r.stderr)
+    r = run('report', v1, '-o', 'v1.svg')
+    check(r.returncode == 0 and 'arousal' in open('v1.svg').read(),
+          'a version-1 log draws, with a valence/arousal track', r.stderr)
+    recs = jsonl(open('f.jsonl').read())
+    wins = [q for q in recs if q['type'] == 'window']
+    check(recs[0]['version'] == 2 and wins and all(
+        -1 <= q['valence'] <= 1 and -1 <= q['arousal'] <= 1 for q in wins),
+          'new logs: version 2, valence and arousal in [-1, 1] on every window')
+
 sys.exit(finish())
