@@ -6,6 +6,7 @@
  * time taken. */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -16,6 +17,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "emotop/affect.h"
@@ -486,27 +488,214 @@ static void walk(const char *dir, char ***list, size_t *n, size_t *cap)
 
 static const char eval_help[] =
 	"Usage: emotop eval [OPTIONS] DIR...\n"
-	"Evaluate the model on a corpus named like RAVDESS (03-01-EE-II-SS-RR-AA,\n"
-	"EE = 01 neutral .. 08 surprised), searched recursively: accuracy,\n"
-	"unweighted accuracy (UA, mean per-class recall), weighted accuracy (WA,\n"
-	"overall accuracy), per-class precision/recall/F1 and the confusion\n"
-	"matrix. The prediction for a file is its overall analyze result; a file\n"
-	"with no speech counts as wrong. The model's labels must include the\n"
-	"RAVDESS names of the classes present.\n"
+	"       emotop eval [OPTIONS] --list FILE\n"
+	"Evaluate the model on labelled audio: a corpus named like RAVDESS\n"
+	"(03-01-EE-II-SS-RR-AA, EE = 01 neutral .. 08 surprised), searched\n"
+	"recursively, or a list of path<TAB>label lines (or path,label; paths\n"
+	"relative to the list's folder; '#' comments and a 'path label' header\n"
+	"are skipped). Reports accuracy, unweighted accuracy (UA, mean per-class\n"
+	"recall), weighted accuracy (WA, overall accuracy), per-class\n"
+	"precision/recall/F1 and the confusion matrix, twice: with the argmax over\n"
+	"all the model's labels, and restricted to the labels present in the\n"
+	"data (the usual cross-corpus practice); then the 3-class valence\n"
+	"weighted F1 (negative/neutral/positive, surprise left out). The\n"
+	"prediction for a file is its overall analyze result; a file with no\n"
+	"speech counts as wrong.\n"
+	"  -L, --list FILE         labelled files to evaluate (instead of DIR)\n"
+	"      --map A=B,C=D       map the list's labels onto the model's (e.g.\n"
+	"                          ang=angry,hap=happy); labels that map to none of\n"
+	"                          the model's are reported and their files skipped\n"
 	"      --predictions FILE  also write one JSON line per file (path, truth,\n"
-	"                          prediction, probabilities)\n";
+	"                          prediction, probabilities); never overwrites\n";
+
+struct labelled {
+	char **paths;
+	int *truth;
+	size_t n, cap;
+};
+
+static void add_labelled(struct labelled *L, char *path, int truth)
+{
+	if (L->n == L->cap) {
+		L->cap = L->cap ? 2 * L->cap : 256;
+		L->paths = realloc(L->paths, L->cap * sizeof *L->paths);
+		L->truth = realloc(L->truth, L->cap * sizeof *L->truth);
+	}
+	L->paths[L->n] = path;
+	L->truth[L->n++] = truth;
+}
+
+/* "a=b,c=d" applied to one label; the label itself when unmapped. */
+static const char *map_label(const char *map, const char *l, char *buf, size_t n)
+{
+	const char *p = map;
+	size_t ll = strlen(l);
+	while (p && *p) {
+		const char *eq = strchr(p, '='), *end = strchr(p, ',');
+		if (!end)
+			end = p + strlen(p);
+		if (eq && eq < end && (size_t)(eq - p) == ll && !strncasecmp(p, l, ll)) {
+			snprintf(buf, n, "%.*s", (int)(end - eq - 1), eq + 1);
+			return buf;
+		}
+		p = *end ? end + 1 : end;
+	}
+	return l;
+}
+
+static bool valid_map(const char *map)
+{
+	for (const char *p = map; *p;) {
+		const char *eq = strchr(p, '='), *end = strchr(p, ',');
+		if (!end)
+			end = p + strlen(p);
+		if (!eq || eq >= end || eq == p || eq + 1 == end)
+			return false;
+		p = *end ? end + 1 : end;
+	}
+	return true;
+}
+
+/* Reads a path<TAB>label (or path,label) list. Returns 0, or 1 after an
+ * error message. Unknown labels are counted and reported, not guessed. */
+static int read_list(const char *list, const char *map, const struct emo_model *m,
+		     struct labelled *L)
+{
+	FILE *f = fopen(list, "r");
+	if (!f) {
+		fprintf(stderr, "%s: cannot read the list %s: %s\n", prog, list, strerror(errno));
+		return 1;
+	}
+	char dir[4096];
+	snprintf(dir, sizeof dir, "%s", list);
+	char *slash = strrchr(dir, '/');
+	if (slash)
+		slash[1] = 0;
+	else
+		dir[0] = 0;
+	char *line = NULL, unknown[16][64];
+	long unknown_n[16] = {0};
+	int nunknown = 0;
+	size_t cap = 0, lineno = 0, skipped = 0;
+	ssize_t len;
+	while ((len = getline(&line, &cap, f)) > 0) {
+		lineno++;
+		while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+			line[--len] = 0;
+		if (!len || line[0] == '#')
+			continue;
+		char *sep = strchr(line, '\t');
+		if (!sep)
+			sep = strrchr(line, ',');
+		if (!sep) {
+			fprintf(stderr, "%s: %s:%zu: expected path<TAB>label or path,label\n",
+				prog, list, lineno);
+			free(line);
+			fclose(f);
+			return 1;
+		}
+		*sep = 0;
+		const char *lab = sep + 1;
+		while (*lab == ' ')
+			lab++;
+		if (lineno == 1 && (!strcasecmp(line, "path") || !strcasecmp(line, "file")))
+			continue; /* header */
+		char buf[128];
+		const char *ml = map_label(map, lab, buf, sizeof buf);
+		int t = emo_model_label_index(m, ml);
+		if (t < 0) {
+			int k = 0;
+			while (k < nunknown && strcmp(unknown[k], lab))
+				k++;
+			if (k == nunknown && nunknown < 16)
+				snprintf(unknown[nunknown++], 64, "%s", lab);
+			if (k < 16)
+				unknown_n[k]++;
+			skipped++;
+			continue;
+		}
+		char *p;
+		if (line[0] == '/' || !dir[0])
+			p = strdup(line);
+		else if (asprintf(&p, "%s%s", dir, line) < 0)
+			p = NULL;
+		if (p)
+			add_labelled(L, p, t);
+	}
+	free(line);
+	fclose(f);
+	for (int k = 0; k < nunknown; k++)
+		fprintf(stderr, "%s: %s: label '%s' (%ld file(s)) maps to none of the "
+			"model's labels; skipped (use --map %s=LABEL)\n", prog, list,
+			unknown[k], unknown_n[k], unknown[k]);
+	if (!L->n) {
+		fprintf(stderr, "%s: %s: no file with a label the model knows (%zu skipped)\n",
+			prog, list, skipped);
+		return 1;
+	}
+	return 0;
+}
+
+static void print_metrics_json(const struct emo_model *m, const struct emo_class_metrics *x,
+			       const long *cm, int C)
+{
+	printf("\"accuracy\":%.6f,\"UA\":%.6f,\"WA\":%.6f,\"classes\":[", x->accuracy, x->ua,
+	       x->accuracy);
+	for (int k = 0; k < C; k++) {
+		printf("%s{\"label\":", k ? "," : "");
+		json_print_string(stdout, emo_model_label(m, k));
+		printf(",\"precision\":%.6f,\"recall\":%.6f,\"f1\":%.6f}", x->precision[k],
+		       x->recall[k], x->f1[k]);
+	}
+	printf("],\"confusion\":[");
+	for (int k = 0; k < C; k++) {
+		printf("%s[", k ? "," : "");
+		for (int l = 0; l < C; l++)
+			printf("%s%ld", l ? "," : "", cm[k * C + l]);
+		printf("]");
+	}
+	printf("]");
+}
+
+static void print_metrics_text(const struct emo_model *m, const struct emo_class_metrics *x,
+			       const long *cm, int C, const bool *show)
+{
+	printf("accuracy %.1f%%   UA %.1f%%   WA %.1f%%\n\n", 100 * x->accuracy, 100 * x->ua,
+	       100 * x->accuracy);
+	printf("%-10s %9s %7s %7s\n", "class", "precision", "recall", "F1");
+	for (int k = 0; k < C; k++)
+		if (show[k])
+			printf("%-10s %8.1f%% %6.1f%% %6.1f%%\n", emo_model_label(m, k),
+			       100 * x->precision[k], 100 * x->recall[k], 100 * x->f1[k]);
+	printf("\nconfusion (rows: truth, columns: prediction)\n%10s", "");
+	for (int l = 0; l < C; l++)
+		if (show[l])
+			printf(" %5.5s", emo_model_label(m, l));
+	printf("\n");
+	for (int k = 0; k < C; k++) {
+		if (!show[k])
+			continue;
+		printf("%-10.10s", emo_model_label(m, k));
+		for (int l = 0; l < C; l++)
+			if (show[l])
+				printf(" %5ld", cm[k * C + l]);
+		printf("\n");
+	}
+}
 
 int cmd_eval(int argc, char **argv)
 {
 	struct common_opts o;
 	common_init(&o);
-	const char *pred_path = NULL;
-	enum { OPT_PRED = OPT_CLI_BASE + 50 };
+	const char *pred_path = NULL, *list = NULL, *map = "";
+	enum { OPT_PRED = OPT_CLI_BASE + 50, OPT_MAP };
 	static const struct option opts[] = {COMMON_LONG_OPTIONS,
 					     {"predictions", required_argument, 0, OPT_PRED},
+					     {"list", required_argument, 0, 'L'},
+					     {"map", required_argument, 0, OPT_MAP},
 					     {0, 0, 0, 0}};
 	int c;
-	while ((c = getopt_long(argc, argv, "m:j:t:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "m:j:t:hL:", opts, NULL)) != -1) {
 		if (c == 'h') {
 			fputs(eval_help, stdout);
 			fputs(common_help, stdout);
@@ -517,56 +706,108 @@ int cmd_eval(int argc, char **argv)
 			pred_path = optarg;
 			continue;
 		}
+		if (c == 'L') {
+			list = optarg;
+			continue;
+		}
+		if (c == OPT_MAP) {
+			if (!valid_map(optarg))
+				return usage_error("eval", "--map wants A=B,C=D, not '%s'", optarg);
+			map = optarg;
+			continue;
+		}
 		int r = common_option(c, optarg, &o, "eval");
 		if (r < 0)
 			return -r;
 		if (!r)
 			return EXIT_USAGE;
 	}
-	if (optind >= argc)
-		return usage_error("eval", "%s", "no directory");
+	if (optind >= argc && !list)
+		return usage_error("eval", "%s", "no directory (or --list FILE)");
+	if (list && optind < argc)
+		return usage_error("eval", "give directories or --list, not both ('%s')",
+				   argv[optind]);
 	if (check_window_options("eval", &o.cfg))
 		return EXIT_USAGE;
-	char **files = NULL;
-	size_t n = 0, cap = 0;
-	for (int i = optind; i < argc; i++)
-		walk(argv[i], &files, &n, &cap);
-	if (!n) {
-		fprintf(stderr, "%s: no RAVDESS-named audio files under the given "
-			"directories\n", prog);
+	if (pred_path && access(pred_path, F_OK) == 0) {
+		fprintf(stderr, "%s: %s exists; choose another --predictions name (eval never "
+			"overwrites a file)\n", prog, pred_path);
 		return 1;
 	}
-	qsort(files, n, sizeof *files, cmp_str);
 	emo_ops_set_threads((int)o.threads);
 	struct run run = {.cfg = o.cfg, .quality = o.quality};
 	if (load_model(&o, &run.model))
 		return 1;
 	const struct emo_model *m = run.model;
 	int C = emo_model_num_labels(m);
-	int map[8];
-	for (int e = 0; e < 8; e++)
-		map[e] = emo_model_label_index(m, ravdess_names[e]);
+	struct labelled L = {0};
+	if (list) {
+		if (read_list(list, map, m, &L)) {
+			emo_model_destroy(run.model);
+			return 1;
+		}
+	} else {
+		char **files = NULL;
+		size_t n = 0, cap = 0;
+		for (int i = optind; i < argc; i++)
+			walk(argv[i], &files, &n, &cap);
+		if (!n) {
+			fprintf(stderr, "%s: no RAVDESS-named audio files under the given "
+				"directories\n", prog);
+			emo_model_destroy(run.model);
+			return 1;
+		}
+		qsort(files, n, sizeof *files, cmp_str);
+		int rmap[8];
+		for (int e = 0; e < 8; e++)
+			rmap[e] = emo_model_label_index(m, map_label(map, ravdess_names[e],
+								     (char[64]){0}, 64));
+		size_t unknown = 0;
+		for (size_t i = 0; i < n; i++) {
+			int t = rmap[ravdess_emotion(files[i])];
+			if (t < 0) {
+				unknown++;
+				free(files[i]);
+				continue;
+			}
+			add_labelled(&L, files[i], t);
+		}
+		free(files);
+		if (!L.n) {
+			fprintf(stderr, "%s: the model's labels (%s, ...) do not include the "
+				"RAVDESS emotions of these files\n", prog, emo_model_label(m, 0));
+			emo_model_destroy(run.model);
+			return 1;
+		}
+		if (unknown)
+			fprintf(stderr, "%s: %zu file(s) of emotions the model does not have "
+				"were skipped\n", prog, unknown);
+	}
+	size_t n = L.n;
 	run.njobs = n;
 	run.jobs = calloc(n, sizeof *run.jobs);
-	size_t skipped = 0;
 	for (size_t i = 0; i < n; i++)
-		run.jobs[i] = (struct file_job){.path = files[i],
-						.truth = map[ravdess_emotion(files[i])]};
-	for (size_t i = 0; i < n; i++)
-		if (run.jobs[i].truth < 0)
-			skipped++;
-	if (skipped == n) {
-		fprintf(stderr, "%s: the model's labels (%s, ...) do not include the "
-			"RAVDESS emotions of these files\n", prog, emo_model_label(m, 0));
-		return 1;
-	}
+		run.jobs[i] = (struct file_job){.path = L.paths[i], .truth = L.truth[i]};
 	run_jobs(&run, o.jobs);
 
-	long cm[EMO_MAX_LABELS][EMO_MAX_LABELS] = {{0}};
-	long total = 0, correct = 0, failed = 0, nospeech = 0;
-	FILE *pf = pred_path ? fopen(pred_path, "w") : NULL;
-	if (pred_path && !pf)
-		fprintf(stderr, "%s: cannot write %s: %s\n", prog, pred_path, strerror(errno));
+	/* present: the labels the data has; restricted predictions pick
+	 * among them only */
+	bool present[EMO_MAX_LABELS] = {0}, all[EMO_MAX_LABELS];
+	for (size_t i = 0; i < n; i++)
+		present[L.truth[i]] = true;
+	for (int k = 0; k < C; k++)
+		all[k] = true;
+	static long cm[EMO_MAX_LABELS * EMO_MAX_LABELS], cmr[EMO_MAX_LABELS * EMO_MAX_LABELS];
+	long miss[EMO_MAX_LABELS] = {0}, vcm[9] = {0};
+	long failed = 0, nospeech = 0;
+	FILE *pf = NULL;
+	if (pred_path) {
+		int fd = open(pred_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+		pf = fd >= 0 ? fdopen(fd, "w") : NULL;
+		if (!pf)
+			fprintf(stderr, "%s: cannot write %s: %s\n", prog, pred_path,
+				strerror(errno));
+	}
 	for (size_t i = 0; i < n; i++) {
 		struct file_job *j = &run.jobs[i];
 		free(j->out);
@@ -576,14 +817,25 @@ int cmd_eval(int argc, char **argv)
 			continue;
 		}
 		warn_job(j);
-		if (j->truth < 0)
-			continue;
-		total++;
-		if (j->pred < 0)
+		if (j->pred < 0) {
 			nospeech++;
-		else
-			cm[j->truth][j->pred]++;
-		correct += j->pred == j->truth;
+			miss[j->truth]++;
+		} else {
+			cm[j->truth * C + j->pred]++;
+			int pr = -1;
+			for (int k = 0; k < C; k++)
+				if (present[k] && (pr < 0 || j->probs[k] > j->probs[pr]))
+					pr = k;
+			cmr[j->truth * C + pr]++;
+			/* 3-class valence of the truth and of the probabilities */
+			float tv, ta;
+			enum emo_valence_class tc;
+			struct emo_affect af;
+			emo_affect_of_model(m, j->probs, &af);
+			if (emo_affect_place(emo_model_label(m, j->truth), &tv, &ta, &tc) &&
+			    tc != EMO_VALENCE_NONE && af.vclass != EMO_VALENCE_NONE)
+				vcm[tc * 3 + af.vclass]++;
+		}
 		if (pf) {
 			fprintf(pf, "{\"file\":");
 			json_print_string(pf, j->path);
@@ -601,61 +853,48 @@ int cmd_eval(int argc, char **argv)
 	}
 	if (pf)
 		fclose(pf);
-	long miss[EMO_MAX_LABELS] = {0};
-	for (size_t i = 0; i < n; i++)
-		if (!run.jobs[i].err && run.jobs[i].truth >= 0 && run.jobs[i].pred < 0)
-			miss[run.jobs[i].truth]++; /* no speech: a miss for its class */
-	static long cmflat[EMO_MAX_LABELS * EMO_MAX_LABELS];
+	struct emo_class_metrics xa, xr, xv;
+	emo_class_metrics(cm, miss, C, &xa);
+	emo_class_metrics(cmr, miss, C, &xr);
+	emo_class_metrics(vcm, NULL, 3, &xv);
+	double vf1 = emo_weighted_f1(vcm, 3);
+	long total = (long)n - failed;
+	int npresent = 0;
 	for (int k = 0; k < C; k++)
-		for (int l = 0; l < C; l++)
-			cmflat[k * C + l] = cm[k][l];
-	struct emo_class_metrics cmx;
-	emo_class_metrics(cmflat, miss, C, &cmx);
-	const double *prec = cmx.precision, *rec = cmx.recall, *f1 = cmx.f1;
-	double ua = cmx.ua, acc = total ? (double)correct / total : 0;
+		npresent += present[k];
 	if (o.json) {
 		printf("{\"type\":\"eval\",\"model\":");
 		json_print_string(stdout, emo_model_name(m));
-		printf(",\"files\":%ld,\"failed\":%ld,\"no_speech\":%ld,\"accuracy\":%.6f,"
-		       "\"UA\":%.6f,\"WA\":%.6f,\"classes\":[", total, failed, nospeech,
-		       acc, ua, acc);
-		for (int k = 0; k < C; k++) {
-			printf("%s{\"label\":", k ? "," : "");
-			json_print_string(stdout, emo_model_label(m, k));
-			printf(",\"precision\":%.6f,\"recall\":%.6f,\"f1\":%.6f}", prec[k],
-			       rec[k], f1[k]);
-		}
-		printf("],\"confusion\":[");
-		for (int k = 0; k < C; k++) {
-			printf("%s[", k ? "," : "");
-			for (int l = 0; l < C; l++)
-				printf("%s%ld", l ? "," : "", cm[k][l]);
-			printf("]");
-		}
-		printf("]}\n");
+		printf(",\"files\":%ld,\"failed\":%ld,\"no_speech\":%ld,", total, failed, nospeech);
+		print_metrics_json(m, &xa, cm, C);
+		printf(",\"restricted\":{\"labels\":[");
+		for (int k = 0, first = 1; k < C; k++)
+			if (present[k]) {
+				printf("%s", first ? "" : ",");
+				json_print_string(stdout, emo_model_label(m, k));
+				first = 0;
+			}
+		printf("],");
+		print_metrics_json(m, &xr, cmr, C);
+		printf("},\"valence\":{\"files\":%ld,\"weighted_f1\":%.6f,\"accuracy\":%.6f,"
+		       "\"confusion\":[[%ld,%ld,%ld],[%ld,%ld,%ld],[%ld,%ld,%ld]]}}\n",
+		       xv.total, vf1, xv.accuracy, vcm[0], vcm[1], vcm[2], vcm[3], vcm[4],
+		       vcm[5], vcm[6], vcm[7], vcm[8]);
 	} else {
-		printf("model %s, %ld files (%ld failed to read, %ld without speech)\n",
+		printf("model %s, %ld files (%ld failed to read, %ld without speech)\n\n",
 		       emo_model_name(m), total, failed, nospeech);
-		printf("accuracy %.1f%%   UA %.1f%%   WA %.1f%%\n\n", 100 * acc, 100 * ua,
-		       100 * acc);
-		printf("%-10s %9s %7s %7s\n", "class", "precision", "recall", "F1");
-		for (int k = 0; k < C; k++)
-			printf("%-10s %8.1f%% %6.1f%% %6.1f%%\n", emo_model_label(m, k),
-			       100 * prec[k], 100 * rec[k], 100 * f1[k]);
-		printf("\nconfusion (rows: truth, columns: prediction)\n%10s", "");
-		for (int l = 0; l < C; l++)
-			printf(" %5.5s", emo_model_label(m, l));
-		printf("\n");
-		for (int k = 0; k < C; k++) {
-			printf("%-10.10s", emo_model_label(m, k));
-			for (int l = 0; l < C; l++)
-				printf(" %5ld", cm[k][l]);
-			printf("\n");
-		}
+		printf("== argmax over all %d labels of the model\n", C);
+		print_metrics_text(m, &xa, cm, C, all);
+		printf("\n== argmax restricted to the %d label(s) in the data\n", npresent);
+		print_metrics_text(m, &xr, cmr, C, present);
+		printf("\n== 3-class valence (negative / neutral / positive; surprise left out), "
+		       "%ld files\nweighted F1 %.3f   accuracy %.1f%%\n", xv.total, vf1,
+		       100 * xv.accuracy);
 	}
 	for (size_t i = 0; i < n; i++)
-		free(files[i]);
-	free(files);
+		free(L.paths[i]);
+	free(L.paths);
+	free(L.truth);
 	free(run.jobs);
 	emo_model_destroy(run.model);
 	return failed ? EXIT_PARTIAL : 0;

@@ -49,3 +49,19 @@ void emo_class_metrics(const long *cm, const long *misses, int C,
 	out->ua = present ? out->ua / present : 0;
 	out->accuracy = out->total ? (double)correct / (double)out->total : 0;
 }
+
+double emo_weighted_f1(const long *cm, int C)
+{
+	struct emo_class_metrics x;
+	emo_class_metrics(cm, NULL, C, &x);
+	double f = 0;
+	long total = 0;
+	for (int k = 0; k < C; k++) {
+		long row = 0;
+		for (int l = 0; l < C; l++)
+			row += cm[k * C + l];
+		f += (double)row * x.f1[k];
+		total += row;
+	}
+	return total ? f / (double)total : 0;
+}

@@ -69,10 +69,24 @@ static void test_class_metrics(void)
 	NEAR(m.ua, 0);
 }
 
+static void test_weighted_f1(void)
+{
+	/* rows truth: neg 3 (2 neg, 1 neu), neu 1 (1 neu), pos 2 (2 pos)
+	 * F1: neg 2*1*2/3/(1+2/3) = 0.8, neu 2*0.5*1/1.5 = 2/3, pos 1;
+	 * weighted by support 3, 1, 2: (2.4 + 2/3 + 2) / 6 */
+	const long cm[9] = {2, 1, 0,
+			    0, 1, 0,
+			    0, 0, 2};
+	NEAR(emo_weighted_f1(cm, 3), (2.4 + 2.0 / 3 + 2) / 6);
+	const long zero[9] = {0};
+	NEAR(emo_weighted_f1(zero, 3), 0);
+}
+
 int main(void)
 {
 	t_init();
 	test_percentile();
 	test_class_metrics();
+	test_weighted_f1();
 	return t_finish("metrics");
 }

@@ -32,6 +32,11 @@ struct emo_class_metrics {
 void emo_class_metrics(const long *cm, const long *misses, int C,
 		       struct emo_class_metrics *out);
 
+/* Weighted F1 of a C x C confusion matrix: per-class F1 weighted by each
+ * class's support (row sum), as scikit-learn's f1_score(average=
+ * "weighted"). 0 for an empty matrix. */
+double emo_weighted_f1(const long *cm, int C);
+
 #ifdef __cplusplus
 }
 #endif
