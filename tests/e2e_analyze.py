@@ -89,7 +89,9 @@ def main():
         check(p.returncode == 1, 'all files bad: exit status 1')
         p = run('analyze', '-m', '/nonexistent-model', wavs[0], ok=(1,))
         check(p.returncode == 1 and 'cannot load model' in p.stderr and
-              '--model' in p.stderr, 'missing model: clear message')
+              'is a model directory' in p.stderr and
+              'Give a model directory with --model' not in p.stderr,
+              'missing model: clear message (not "give --model": it was given)')
         p = run('analyze', '--window', 'abc', wavs[0], ok=(2,))
         check(p.returncode == 2 and '--window' in p.stderr, 'bad option: usage error')
 

@@ -69,7 +69,10 @@ def main():
         root = ET.parse(svg).getroot()
         ns = '{http://www.w3.org/2000/svg}'
         lines_ = root.findall(f'{ns}polyline')
-        check(len(lines_) == len(recs[0]['labels']), 'one line per emotion')
+        check(len(lines_) == len(recs[0]['labels']) + 2,
+              'one line per emotion, and the valence and arousal track')
+        texts = [e.text for e in root.iter(f'{ns}text')]
+        check('valence' in texts and 'arousal' in texts, 'valence/arousal legend')
         shades = [r for r in root.findall(f'{ns}rect') if r.find(f'{ns}title') is not None
                   and 'speech' in r.find(f'{ns}title').text]
         check(len(shades) == sum(r['type'] == 'speech' for r in recs),
