@@ -2,13 +2,16 @@
 """Does the C engine compute what PyTorch computes, file by file?
 
   models/check_parity.py --model models/emotop-small --data ../shared/data/ravdess-16k
+  models/check_parity.py --corpora ravdess,nemo,turev     (every file of each)
 
 Runs `emotop eval --window 30 --hop 30 --predictions` (one window over all
 the speech of each file) and PyTorch (torchaudio's wav2vec2 model + nn.LSTM
 + Linear, loaded from the same model.safetensors) on the same audio: the
 speech segments `emotop vad` finds, concatenated as the analyzer does.
 Prints the largest probability difference and the files where the chosen
-class differs; exit 1 if any does or the difference exceeds --tol.
+class differs; exit 1 if any does or the difference exceeds --tol. With
+--corpora, each corpus of ../shared/data is read by models/corpora.py and
+evaluated through `emotop eval --list`, so any naming scheme works.
 """
 import argparse
 import json
@@ -52,13 +55,35 @@ def main():
     ap.add_argument('--emotop', default=os.path.join(HERE, '..', 'build', 'emotop'))
     ap.add_argument('--tol', type=float, default=1e-4)
     ap.add_argument('--jobs', default='2')
+    ap.add_argument('--corpora', help='comma-separated corpora of ../shared/data '
+                    '(models/corpora.py names) instead of --data')
     a = ap.parse_args()
     torch_threads.set_threads(1)
+    if a.corpora:
+        worst = 0
+        for name in a.corpora.split(','):
+            print(f'== {name}', flush=True)
+            worst = max(worst, check(a, name))
+        return worst
+    return check(a, None)
+
+
+def check(a, corpus):
     with tempfile.TemporaryDirectory() as tmp:
         pred = os.path.join(tmp, 'pred.jsonl')
+        target = [a.data]
+        if corpus:
+            import corpora
+            root = os.path.join(HERE, '..', '..', 'shared', 'data', corpora.SHARED[corpus])
+            items, _ = corpora.read(corpus, root)
+            lst = os.path.join(tmp, 'list.tsv')
+            with open(lst, 'w') as f:
+                for it in items:
+                    f.write(f'{os.path.abspath(it.path)}\t{it.label}\n')
+            target = ['--list', lst]
         out = subprocess.run([a.emotop, 'eval', '--json', '-m', a.model, '-j', a.jobs,
-                              '--window', '30', '--hop', '30', '--predictions', pred,
-                              a.data], check=True, capture_output=True, text=True).stdout
+                              '--window', '30', '--hop', '30', '--predictions', pred]
+                             + target, check=True, capture_output=True, text=True).stdout
         summary = json.loads(out)
         c = [json.loads(l) for l in open(pred)]
     files = [r['file'] for r in c]

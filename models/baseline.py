@@ -1,0 +1,130 @@
+#!/usr/bin/python3
+"""The trivial baseline every emotop model must beat: clip statistics of
+log-mel bands into a one-hidden-layer MLP.
+
+  models/baseline.py --out build/baseline.json
+
+Per clip (the speech emotop's VAD finds, as multicorpus.py trains on): 64
+log-mel bands (25 ms windows, 10 ms hop), their mean and standard deviation
+over the louder frames (within 30 dB of the clip's loudest), the standard
+deviation of their frame-to-frame delta, and the share of louder frames:
+193 numbers, standardised on the training clips. MLP 256 (ReLU, dropout
+0.3), the same masked loss and corpus/class balance (as example weights)
+and the same splits and metrics as multicorpus.py; the epoch is chosen on
+the validation speakers. Runs the held-out-speaker protocol and
+leave-one-corpus-out for each corpus, in about a minute.
+"""
+import argparse
+import json
+import os
+import sys
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import corpora  # noqa: E402
+import multicorpus as mc  # noqa: E402
+
+LABELS = corpora.LABELS
+
+
+def features(x):
+    import torchaudio
+    mel = torchaudio.transforms.MelSpectrogram(mc.SR, n_fft=400, hop_length=160,
+                                               n_mels=64)
+    m = torch.log(mel(x) + 1e-8)  # 64, T
+    e = m.logsumexp(0)
+    loud = e > e.max() - 30 * np.log(10) / 10
+    ml = m[:, loud]
+    d = m[:, 1:] - m[:, :-1]
+    return torch.cat([ml.mean(1), ml.std(1, unbiased=False),
+                      d.std(1, unbiased=False) if d.shape[1] else torch.zeros(64),
+                      loud.float().mean()[None]]).numpy()
+
+
+def fit(Xtr, tr, Xva, va, seed, epochs=400):
+    torch.manual_seed(seed)
+    mu, sd = Xtr.mean(0), Xtr.std(0) + 1e-6
+    xt = torch.tensor((Xtr - mu) / sd, dtype=torch.float32)
+    xv = torch.tensor((Xva - mu) / sd, dtype=torch.float32)
+    y = torch.tensor([LABELS.index(it.label) for it in tr])
+    mask = torch.tensor([[l in corpora.CLASSES[it.corpus] for l in LABELS] for it in tr])
+    count = {}
+    for it in tr:
+        count[(it.corpus, it.label)] = count.get((it.corpus, it.label), 0) + 1
+    ncls = {c: len({l for (cc, l) in count if cc == c}) for c, _ in count}
+    ncor = len(ncls)
+    w = torch.tensor([1.0 / (ncor * ncls[it.corpus] * count[(it.corpus, it.label)])
+                      for it in tr]) * len(tr)
+    net = nn.Sequential(nn.Linear(xt.shape[1], 256), nn.ReLU(), nn.Dropout(0.3),
+                        nn.Linear(256, 8))
+    opt = torch.optim.AdamW(net.parameters(), 1e-3, weight_decay=1e-2)
+    best, state = -1, None
+    train_c = sorted({it.corpus for it in tr})
+    for ep in range(epochs):
+        net.train()
+        z = net(xt).masked_fill(~mask, float('-inf'))
+        logp = F.log_softmax(z, -1).masked_fill(~mask, 0.0)
+        k = mask.sum(-1, keepdim=True).float()
+        q = mask.float() * (0.1 / k)
+        q[torch.arange(len(y)), y] += 0.9
+        loss = (-(q * logp).sum(-1) * w).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        if (ep + 1) % 10 == 0:
+            net.eval()
+            with torch.no_grad():
+                vm = mc.corpus_metrics(net(xv).numpy(), va)
+            s = np.mean([vm[c]['accuracy'] for c in train_c])
+            if s >= best:
+                best, state = s, {k: v.clone() for k, v in net.state_dict().items()}
+    net.load_state_dict(state)
+    net.eval()
+    return lambda X: net(torch.tensor((X - mu) / sd, dtype=torch.float32)).detach().numpy()
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    ap.add_argument('--data', default=mc.SHARED)
+    ap.add_argument('--corpora', default='ravdess,nemo,turev')
+    ap.add_argument('--emotop', default=os.path.join(HERE, '..', 'build', 'emotop'))
+    ap.add_argument('--cache', default=os.path.join(HERE, '..', 'build', 'corpus-cache'))
+    ap.add_argument('--seed', type=int, default=0)
+    ap.add_argument('--out', help='write the results as JSON here')
+    a = ap.parse_args()
+    torch.set_num_threads(1)
+    names = a.corpora.split(',')
+    items = []
+    for c in names:
+        items += [it for it in corpora.read(c, os.path.join(a.data, corpora.SHARED[c]))[0]
+                  if it.label is not None]
+    audio = mc.load_audio(items, a.emotop, a.cache)
+    X = {it.path: features(audio[it.path]) for it in items}
+    res = {}
+    for leave in [''] + names:
+        train_c = [c for c in names if c != leave]
+        tr = mc.select(items, train_c, {'train'})
+        va = mc.select(items, train_c, {'val'})
+        te = ([it for it in items if it.corpus == leave and mc.split_of(it) != 'demo']
+              if leave else mc.select(items, train_c, {'test'}))
+        model = fit(np.stack([X[it.path] for it in tr]), tr,
+                    np.stack([X[it.path] for it in va]), va, a.seed)
+        m = mc.corpus_metrics(model(np.stack([X[it.path] for it in te])), te)
+        res[leave or 'heldout'] = m
+        for c, r in m.items():
+            if c != '_all':
+                print(f'{"held-out speakers" if not leave else "leave out " + leave}: '
+                      f'{c} acc {r["accuracy"]:.3f} UA {r["UA"]:.3f} '
+                      f'valence F1 {r["valence_f1"]:.3f} (n {r["n"]})')
+    if a.out:
+        with open(a.out, 'w') as f:
+            json.dump(res, f, indent=1)
+
+
+if __name__ == '__main__':
+    main()

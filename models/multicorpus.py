@@ -1,0 +1,757 @@
+#!/usr/bin/python3
+"""Multi-corpus training and cross-corpus evaluation of emotop's model.
+
+  models/multicorpus.py run --out DIR [--export MODEL_DIR]   one model
+  models/multicorpus.py protocol --out DIR --jobs 2          the whole table
+  models/multicorpus.py table --out DIR                      the table again
+  models/multicorpus.py export --out RUN --export MODEL_DIR  a run's model
+
+One label space (emotop's eight labels) and partial supervision: a clip's
+loss is a cross entropy over its own corpus's classes only (corpora.CLASSES;
+the other logits are masked), so nEMO, which has no "calm", never teaches
+"never calm". Batches are balanced over corpora, then over each corpus's
+classes.
+
+Protocol (speaker independent everywhere; SPLITS below, fixed before any
+result was seen):
+  held-out speakers  train on the training speakers of every corpus,
+                     choose the epoch and fit the temperature on the
+                     validation speakers, report the test speakers of each
+                     corpus. This run is the shipped model.
+  leave-one-corpus-out (--leave-out C)  train on the other corpora (their
+                     validation speakers choose), test on every speaker of
+                     C: per-corpus accuracy / UA with the argmax restricted
+                     to C's classes, and Li et al.'s 3-class valence
+                     weighted F1 (negative: sad, angry, fearful, disgust;
+                     neutral: neutral, calm; positive: happy; surprise left
+                     out).
+The demo speaker (RAVDESS actor 01) is in no training, validation or test
+set: the first-run demo plays that actor.
+
+The encoder has HuBERT's structure and runs in the C engine unchanged, but
+its feature encoder starts with a wide first convolution (400 taps = 25 ms,
+stride 160 = 10 ms, like an STFT front end) instead of HuBERT's 10-tap
+stack: four times faster to train here, which buys the data. --pretrain N
+first teaches that front end to predict the log-mel spectrum of its
+receptive field (N steps, all audio including LJSpeech), HuBERT's own first
+targets in spirit; then everything is trained end to end with labels.
+"""
+import argparse
+import json
+import math
+import os
+import random
+import subprocess
+import sys
+import time
+
+import numpy as np
+import soundfile as sf
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torchaudio.models import wav2vec2_model
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, '..', 'tests'))
+import corpora  # noqa: E402
+import st_write  # noqa: E402
+import torch_threads  # noqa: E402
+import train as rav  # noqa: E402  (the RAVDESS-only trainer's pieces)
+
+LABELS = corpora.LABELS
+SR = 16000
+SHARED = os.path.join(HERE, '..', '..', 'shared', 'data')
+
+SPLITS = {
+    'ravdess': {'val': ['17', '18'], 'test': ['19', '20'], 'demo': ['01']},
+    'nemo': {'val': ['KD0'], 'test': ['IC0', 'WR0'], 'demo': []},
+    'turev': {'val': ['6783'], 'test': ['7895'], 'demo': []},
+}
+
+# conv feature encoder: (channels, kernel, stride); frames every 320
+# samples (20 ms) as HuBERT's, receptive field 1,200 samples
+ARCH = dict(conv=[(256, 400, 160), (128, 2, 2), (128, 3, 1)], hidden=128,
+            layers=4, heads=4, ff=512, pos_k=32, pos_groups=8)
+
+
+def split_of(item):
+    """'train', 'val', 'test' or 'demo' for an item of a corpus in SPLITS
+    (other corpora: all 'test')."""
+    s = SPLITS.get(item.corpus)
+    if s is None:
+        return 'test'
+    spk = item.speaker.split(':', 1)[1]
+    for k in ('demo', 'val', 'test'):
+        if spk in s[k]:
+            return k
+    return 'train'
+
+
+def vad_bounds(paths, emotop, cache):
+    """{path: (start, end) s} of the speech emotop's VAD finds, cached."""
+    return rav.vad_trim(paths, emotop, cache)
+
+
+def load_audio(items, emotop, cache_dir):
+    """Each item's audio trimmed to its speech, as float32 (cached as int16
+    per corpus in cache_dir)."""
+    os.makedirs(cache_dir, exist_ok=True)
+    by_corpus = {}
+    for it in items:
+        by_corpus.setdefault(it.corpus, []).append(it)
+    out = {}
+    for c, its in by_corpus.items():
+        pack = os.path.join(cache_dir, f'{c}.npz')
+        paths = [it.path for it in its]
+        if os.path.exists(pack):
+            z = np.load(pack, allow_pickle=False)
+            if list(z['paths']) == paths:
+                offs, pcm = z['offsets'], z['audio']
+                for i, p in enumerate(paths):
+                    out[p] = pcm[offs[i]:offs[i + 1]].astype(np.float32) / 32768
+                continue
+        segs = vad_bounds(paths, emotop, os.path.join(cache_dir, f'{c}.vad.json'))
+        chunks, offs = [], [0]
+        for p in paths:
+            x, sr = sf.read(p, dtype='float32')
+            if x.ndim > 1:
+                x = x.mean(1)
+            if sr != SR:
+                import torchaudio.functional as AF
+                x = AF.resample(torch.from_numpy(x), sr, SR).numpy()
+            a, b = segs[p]
+            y = x[int(a * SR):int(b * SR)]
+            if len(y) < SR // 2:
+                y = x
+            out[p] = y
+            chunks.append(np.clip(np.round(y * 32768), -32768, 32767).astype(np.int16))
+            offs.append(offs[-1] + len(y))
+        np.savez(pack, paths=np.array(paths), offsets=np.array(offs),
+                 audio=np.concatenate(chunks))
+        out = {**out, **{p: np.clip(np.round(out[p] * 32768), -32768, 32767) / 32768
+                         for p in paths}}  # the same int16 values as a reload
+    return {p: torch.from_numpy(np.asarray(x, dtype=np.float32)) for p, x in out.items()}
+
+
+def encoder(arch=ARCH, dropout=0.1):
+    return wav2vec2_model('layer_norm', arch['conv'], True, arch['hidden'], dropout,
+                          arch['pos_k'], arch['pos_groups'], arch['layers'],
+                          arch['heads'], dropout, arch['ff'], dropout, dropout, True,
+                          0.0, None)
+
+
+def n_frames(n, arch=ARCH):
+    for _, k, s in arch['conv']:
+        n = (n - k) // s + 1
+    return max(n, 0)
+
+
+def lstm_direction(x, w_ih, w_hh, b_ih, b_hh):
+    """One LSTM direction over x (B, T, I), PyTorch's gate order (i, f, g,
+    o). The input projection is one GEMM for all steps; the steps are
+    unbound rather than sliced, because Debian's torch 1.13 differentiates
+    nn.LSTM on the CPU through per-step slices whose backward fills a
+    zero tensor of the whole sequence each time (T^2: three quarters of a
+    training step)."""
+    gx = F.linear(x, w_ih, b_ih + b_hh)
+    B, H = x.shape[0], w_hh.shape[1]
+    h = x.new_zeros(B, H)
+    c = x.new_zeros(B, H)
+    out = []
+    for g in gx.unbind(1):
+        i, f, gg, o = (g + h @ w_hh.t()).chunk(4, 1)
+        c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(gg)
+        h = torch.sigmoid(o) * torch.tanh(c)
+        out.append(h)
+    return torch.stack(out, 1)
+
+
+class Model(rav.HubertLSTM):
+    """HubertLSTM over variable-length batches: the transformer masks the
+    padding and each example's backward LSTM starts at its own last frame,
+    so each example is computed as the C engine computes it alone. The
+    parameters are nn.LSTM's (same names in the exported model)."""
+
+    def forward(self, x, lengths=None):
+        feats = rav.conv_features(self.enc.feature_extractor, x)
+        B, T = feats.shape[0], feats.shape[1]
+        if lengths is None:
+            fl = torch.full((B,), T)
+            h = self.enc.encoder(feats)
+        else:
+            fl = torch.tensor([n_frames(int(n)) for n in lengths])
+            h = self.enc.encoder(feats, fl)
+        L = self.lstm
+        t = torch.arange(T)[None]
+        # reverse each sequence within its length (padding stays after it);
+        # the index is its own inverse
+        rev = torch.where(t < fl[:, None], fl[:, None] - 1 - t, t)
+        fwd = lstm_direction(h, L.weight_ih_l0, L.weight_hh_l0, L.bias_ih_l0,
+                             L.bias_hh_l0)
+        hr = h.gather(1, rev[..., None].expand_as(h))
+        bwd = lstm_direction(hr, L.weight_ih_l0_reverse, L.weight_hh_l0_reverse,
+                             L.bias_ih_l0_reverse, L.bias_hh_l0_reverse)
+        bwd = bwd.gather(1, rev[..., None].expand_as(bwd))
+        y = torch.cat([fwd, bwd], -1)
+        valid = (t < fl[:, None]).to(y.dtype)[..., None]
+        return self.classifier((y * valid).sum(1) / fl[:, None].to(y.dtype))
+
+
+def normalize(x, n):
+    """Zero mean, unit variance over the first n samples (do_normalize)."""
+    y = x[:n]
+    return (y - y.mean()) / torch.sqrt(y.var(unbiased=False) + 1e-7)
+
+
+# -- augmentation for real microphones ----------------------------------
+
+def colored_noise(n, kind, g):
+    w = torch.randn(n, generator=g)
+    if kind == 'white':
+        return w
+    f = torch.fft.rfft(w)
+    k = torch.arange(f.shape[0]).clamp(min=1).float()
+    f = f / (k.sqrt() if kind == 'pink' else k)
+    y = torch.fft.irfft(f, n)
+    return y / (y.std() + 1e-9)
+
+
+def reverb(x, g):
+    """Convolution with a synthetic room response: exponentially decaying
+    noise, RT60 0.15-0.8 s, with a direct path."""
+    rt60 = 0.15 + 0.65 * float(torch.rand((), generator=g))
+    n = int(rt60 * SR)
+    t = torch.arange(n) / SR
+    h = torch.randn(n, generator=g) * torch.exp(-6.9 * t / rt60)
+    h[0] = 1.0 / (0.3 + float(torch.rand((), generator=g)))
+    h = h / h.norm()
+    m = len(x) + n - 1
+    L = 1 << (m - 1).bit_length()
+    y = torch.fft.irfft(torch.fft.rfft(x, L) * torch.fft.rfft(h, L), L)[:len(x)]
+    return y
+
+
+def band_limit(x, g):
+    """A telephone band (300-3400 Hz) or a low-pass at 4-7 kHz."""
+    X = torch.fft.rfft(x)
+    f = torch.fft.rfftfreq(len(x), 1 / SR)
+    if float(torch.rand((), generator=g)) < 0.5:
+        X[(f < 300) | (f > 3400)] = 0
+    else:
+        X[f > 4000 + 3000 * float(torch.rand((), generator=g))] = 0
+    return torch.fft.irfft(X, len(x))
+
+
+def augment(x, others, g):
+    r = lambda: float(torch.rand((), generator=g))  # noqa: E731
+    if r() < 0.3:  # speed (pitch and tempo) 0.9-1.1, linear interpolation
+        s = 0.9 + 0.2 * r()
+        x = F.interpolate(x[None, None], scale_factor=1 / s, mode='linear',
+                          align_corners=False)[0, 0]
+    if r() < 0.3:
+        x = reverb(x, g)
+    if r() < 0.2:
+        x = band_limit(x, g)
+    p = x.pow(2).mean() + 1e-10
+    if r() < 0.6:
+        snr = 0 + 30 * r()
+        kind = ['white', 'pink', 'brown', 'babble'][int(4 * r())]
+        if kind == 'babble':
+            o = others[int(r() * len(others))]
+            n = o[:len(x)] if len(o) >= len(x) else F.pad(o, (0, len(x) - len(o)))
+            n = n / (n.std() + 1e-9)
+            snr += 10  # other speech is only background
+        else:
+            n = colored_noise(len(x), kind, g)
+        x = x + n * torch.sqrt(p / 10 ** (snr / 10))
+    return x * 10 ** ((-12 + 24 * r()) / 20)
+
+
+# -- data ----------------------------------------------------------------
+
+class Sampler:
+    """Balanced batches: a corpus uniformly, then one of its classes
+    uniformly, then a clip of that class."""
+
+    def __init__(self, items, audio, seed):
+        self.pool = {}
+        for it in items:
+            self.pool.setdefault(it.corpus, {}).setdefault(it.label, []).append(it)
+        self.corpora = sorted(self.pool)
+        self.audio = audio
+        self.rng = random.Random(seed)
+        self.g = torch.Generator().manual_seed(seed)
+        self.others = [audio[it.path] for it in items]
+
+    def batch(self, bs, crop, aug):
+        xs, ys, ms, ns = [], [], [], []
+        n = int(crop * SR)
+        for _ in range(bs):
+            c = self.rng.choice(self.corpora)
+            lab = self.rng.choice(sorted(self.pool[c]))
+            it = self.rng.choice(self.pool[c][lab])
+            x = self.audio[it.path]
+            if len(x) > n:
+                o = self.rng.randrange(len(x) - n)
+                x = x[o:o + n]
+            if aug:
+                x = augment(x, self.others, self.g)[:n]
+            xs.append(x)
+            ys.append(LABELS.index(lab))
+            ms.append([l in corpora.CLASSES[c] for l in LABELS])
+            ns.append(len(x))
+        L = max(ns)
+        x = torch.stack([F.pad(normalize(v, len(v)), (0, L - len(v))) for v in xs])
+        return x, torch.tensor(ys), torch.tensor(ms), ns
+
+
+def masked_ce(logits, y, mask, smoothing=0.1):
+    """Cross entropy over each example's own corpus's classes, label
+    smoothing spread over those classes only."""
+    z = logits.masked_fill(~mask, float('-inf'))
+    logp = F.log_softmax(z, -1).masked_fill(~mask, 0.0)
+    k = mask.sum(-1, keepdim=True).float()
+    q = mask.float() * (smoothing / k)
+    q = q.scatter_add(1, y[:, None], torch.full_like(y[:, None], 1 - smoothing,
+                                                     dtype=q.dtype))
+    return -(q * logp).sum(-1).mean()
+
+
+# -- metrics (numpy only) ----------------------------------------------
+
+def restricted_pred(logits, corpus):
+    idx = [i for i, l in enumerate(LABELS) if l in corpora.CLASSES[corpus]]
+    return idx[int(np.argmax(logits[idx]))]
+
+
+def valence_pred(probs):
+    """Argmax of the summed probabilities of each valence class (surprise,
+    having none, is left out)."""
+    s = {v: 0.0 for v in corpora.VALENCE_CLASSES}
+    for i, l in enumerate(LABELS):
+        if l in corpora.VALENCE:
+            s[corpora.VALENCE[l]] += probs[i]
+    return max(corpora.VALENCE_CLASSES, key=lambda v: s[v])
+
+
+def weighted_f1(truth, pred, classes):
+    f1s, ws = [], []
+    for c in classes:
+        tp = sum(1 for t, p in zip(truth, pred) if t == c and p == c)
+        fp = sum(1 for t, p in zip(truth, pred) if t != c and p == c)
+        fn = sum(1 for t, p in zip(truth, pred) if t == c and p != c)
+        support = tp + fn
+        f1 = 2 * tp / (2 * tp + fp + fn) if tp else 0.0
+        f1s.append(f1)
+        ws.append(support)
+    return float(np.dot(f1s, ws) / max(sum(ws), 1))
+
+
+def ece(probs, truth, bins=15):
+    """Expected calibration error of the top probability (equal-width
+    bins)."""
+    conf = probs.max(1)
+    ok = probs.argmax(1) == truth
+    e = 0.0
+    for b in range(bins):
+        sel = (conf > b / bins) & (conf <= (b + 1) / bins)
+        if sel.any():
+            e += sel.mean() * abs(ok[sel].mean() - conf[sel].mean())
+    return float(e)
+
+
+def corpus_metrics(logits, items, T=1.0):
+    """Per corpus: accuracy/UA with the argmax restricted to the corpus's
+    classes, accuracy over all 8 labels, valence weighted F1, n."""
+    out = {}
+    logits = np.asarray(logits, dtype=np.float64)
+    z = logits / T
+    probs = np.exp(z - z.max(1, keepdims=True))
+    probs /= probs.sum(1, keepdims=True)
+    for c in sorted({it.corpus for it in items}):
+        sel = [i for i, it in enumerate(items) if it.corpus == c]
+        truth = [LABELS.index(items[i].label) for i in sel]
+        pr = [restricted_pred(logits[i], c) for i in sel]
+        p8 = [int(np.argmax(logits[i])) for i in sel]
+        classes = sorted(set(truth))
+        rec = [np.mean([p == t for p, t in zip(pr, truth) if t == k]) for k in classes]
+        vt = [corpora.VALENCE.get(LABELS[t]) for t in truth]
+        vp = [valence_pred(probs[i]) for i in sel]
+        keep = [j for j, v in enumerate(vt) if v is not None]
+        cm = np.zeros((8, 8), dtype=int)
+        for t, p in zip(truth, pr):
+            cm[t, p] += 1
+        out[c] = {'n': len(sel), 'accuracy': float(np.mean(np.array(pr) == truth)),
+                  'UA': float(np.mean(rec)),
+                  'accuracy_8': float(np.mean(np.array(p8) == truth)),
+                  'valence_f1': weighted_f1([vt[j] for j in keep], [vp[j] for j in keep],
+                                            corpora.VALENCE_CLASSES),
+                  'confusion': cm.tolist()}
+    y = np.array([LABELS.index(it.label) for it in items])
+    out['_all'] = {'n': len(items), 'ece_8': ece(probs, y),
+                   'nll_8': float(-np.mean(np.log(probs[np.arange(len(y)), y] + 1e-12)))}
+    return out
+
+
+def fit_temperature(logits, y):
+    """The temperature minimising the validation NLL of the 8-way softmax
+    (what the TUI and logs show), by golden-section search on log T."""
+    z = torch.tensor(np.asarray(logits), dtype=torch.float64)
+    y = torch.tensor(y)
+
+    def nll(lt):
+        return float(F.cross_entropy(z / math.exp(lt), y))
+    a, b = math.log(0.05), math.log(20.0)
+    gr = (math.sqrt(5) - 1) / 2
+    for _ in range(80):
+        c, d = b - gr * (b - a), a + gr * (b - a)
+        if nll(c) < nll(d):
+            b = d
+        else:
+            a = c
+    return math.exp((a + b) / 2)
+
+
+@torch.no_grad()
+def logits_of(model, items, audio):
+    model.eval()
+    out = []
+    for it in items:
+        x = audio[it.path]
+        out.append(model(normalize(x, len(x))[None])[0].numpy())
+    return np.stack(out) if out else np.zeros((0, 8))
+
+
+# -- log-mel pretraining of the front end -------------------------------
+
+def pretrain_front_end(model, audio_list, steps, bs, seed, log):
+    """Teach the conv feature encoder to predict the 64-band log-mel
+    spectrum of each frame's receptive field (1,200 samples, hop 320)."""
+    import torchaudio
+    mel = torchaudio.transforms.MelSpectrogram(SR, n_fft=1200, win_length=1200,
+                                               hop_length=320, n_mels=64,
+                                               center=False)
+    fe = model.enc.feature_extractor
+    head = nn.Linear(ARCH['conv'][-1][0], 64)
+    params = list(fe.parameters()) + list(head.parameters())
+    opt = torch.optim.AdamW(params, lr=2e-3, weight_decay=1e-2)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, 2e-3, total_steps=steps,
+                                                pct_start=0.1)
+    rng = random.Random(seed)
+    n = 2 * SR
+    stats = None
+    t0 = time.time()
+    for step in range(steps):
+        xs = []
+        for _ in range(bs):
+            x = rng.choice(audio_list)
+            if len(x) > n:
+                o = rng.randrange(len(x) - n)
+                x = x[o:o + n]
+            xs.append(F.pad(normalize(x, len(x)), (0, n - len(x))))
+        x = torch.stack(xs)
+        with torch.no_grad():
+            target = torch.log(mel(x) + 1e-6).transpose(1, 2)  # B, T, 64
+            if stats is None:
+                stats = (target.mean((0, 1)), target.std((0, 1)) + 1e-3)
+            target = (target - stats[0]) / stats[1]
+        pred = head(rav.conv_features(fe, x))
+        T = min(pred.shape[1], target.shape[1])
+        loss = F.mse_loss(pred[:, :T], target[:, :T])
+        opt.zero_grad()
+        loss.backward()
+        nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        sched.step()
+        if (step + 1) % 100 == 0:
+            log(f'pretrain step {step + 1}/{steps} mse {loss.item():.3f} '
+                f'({time.time() - t0:.0f} s)')
+
+
+# -- one run --------------------------------------------------------------
+
+def select(items, corpora_, splits):
+    return [it for it in items if it.corpus in corpora_ and split_of(it) in splits]
+
+
+def run(a):
+    torch_threads.set_threads(a.threads)
+    torch.manual_seed(a.seed)
+    os.makedirs(a.out, exist_ok=True)
+    logf = open(os.path.join(a.out, 'train.log'), 'a')
+
+    def log(m):
+        print(m, flush=True)
+        logf.write(m + '\n')
+        logf.flush()
+    names = a.corpora.split(',')
+    items = []
+    for c in names:
+        it, skipped = corpora.read(c, os.path.join(a.data, corpora.SHARED[c]))
+        for p, why in skipped:
+            log(f'skipped {p}: {why}')
+        items += it
+    audio = load_audio(items, a.emotop, a.cache)
+    labelled = [it for it in items if it.label is not None]
+    train_c = [c for c in names if c != a.leave_out and corpora.CLASSES[c]]
+    tr = select(labelled, train_c, {'train'})
+    va = select(labelled, train_c, {'val'})
+    if a.leave_out:
+        te = [it for it in labelled if it.corpus == a.leave_out and split_of(it) != 'demo']
+    else:
+        te = select(labelled, train_c, {'test'})
+    log(f'train {len(tr)} clips ({", ".join(train_c)}), val {len(va)}, test {len(te)}'
+        + (f' (left out: {a.leave_out})' if a.leave_out else ''))
+    model = Model(encoder(), ARCH['hidden'])
+    ck = os.path.join(a.out, 'checkpoint.pt')
+    state = None
+    if os.path.exists(ck):
+        state = torch.load(ck)
+        model.load_state_dict(state['model'])
+        log(f'resuming at epoch {state["epoch"]}')
+    elif a.pretrain:
+        pool = [audio[it.path] for it in items if split_of(it) == 'train'
+                and it.corpus != a.leave_out]
+        pretrain_front_end(model, pool, a.pretrain, a.batch, a.seed, log)
+    opt = torch.optim.AdamW(model.parameters(), lr=a.lr, weight_decay=1e-2)
+    total = a.epochs * a.steps
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, a.lr, total_steps=total,
+                                                pct_start=0.1)
+    sampler = Sampler(tr, audio, a.seed)
+    best = {'score': -1, 'epoch': 0, 'curve': []}
+    first = 0
+    if state:
+        opt.load_state_dict(state['opt'])
+        sched.load_state_dict(state['sched'])
+        sampler.rng.setstate(state['rng'])
+        sampler.g.set_state(state['g'])
+        best = state['best']
+        first = state['epoch']
+    for ep in range(first, a.epochs):
+        model.train()
+        t0, tot = time.time(), 0.0
+        for _ in range(a.steps):
+            x, y, m, ns = sampler.batch(a.batch, a.crop, not a.no_augment)
+            loss = masked_ce(model(x, ns), y, m)
+            opt.zero_grad()
+            loss.backward()
+            nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            sched.step()
+            tot += loss.item()
+        vm = corpus_metrics(logits_of(model, va, audio), va)
+        # validation score: mean over the training corpora of the
+        # restricted accuracy (each corpus counts the same)
+        score = float(np.mean([vm[c]['accuracy'] for c in train_c]))
+        best['curve'].append(score)
+        msg = (f'epoch {ep + 1}/{a.epochs} loss {tot / a.steps:.3f} val '
+               + ' '.join(f'{c} {vm[c]["accuracy"]:.3f}' for c in train_c)
+               + f' mean {score:.3f} ({time.time() - t0:.0f} s)')
+        if score >= best['score']:
+            best.update(score=score, epoch=ep + 1)
+            torch.save(model.state_dict(), os.path.join(a.out, 'best.pt'))
+            msg += ' *'
+        log(msg)
+        torch.save({'model': model.state_dict(), 'opt': opt.state_dict(),
+                    'sched': sched.state_dict(), 'rng': sampler.rng.getstate(),
+                    'g': sampler.g.get_state(), 'best': best, 'epoch': ep + 1}, ck)
+    model.load_state_dict(torch.load(os.path.join(a.out, 'best.pt')))
+    lv = logits_of(model, va, audio)
+    yv = [LABELS.index(it.label) for it in va]
+    T = fit_temperature(lv, yv)
+    lt = logits_of(model, te, audio)
+    res = {'command': ' '.join(sys.argv), 'arch': ARCH, 'splits': SPLITS,
+           'train_corpora': train_c, 'leave_out': a.leave_out,
+           'best_epoch': best['epoch'], 'val_curve': best['curve'],
+           'temperature': T,
+           'val': corpus_metrics(lv, va), 'val_calibrated': corpus_metrics(lv, va, T),
+           'test': corpus_metrics(lt, te), 'test_calibrated': corpus_metrics(lt, te, T),
+           'n': {'train': len(tr), 'val': len(va), 'test': len(te)}}
+    log(f'best epoch {best["epoch"]}, temperature {T:.3f}: ECE val '
+        f'{res["val"]["_all"]["ece_8"]:.3f} -> {res["val_calibrated"]["_all"]["ece_8"]:.3f}, '
+        f'test {res["test"]["_all"]["ece_8"]:.3f} -> '
+        f'{res["test_calibrated"]["_all"]["ece_8"]:.3f}')
+    for c, m in res['test'].items():
+        if c != '_all':
+            log(f'test {c}: acc {m["accuracy"]:.3f} UA {m["UA"]:.3f} '
+                f'acc(8) {m["accuracy_8"]:.3f} valence F1 {m["valence_f1"]:.3f} (n {m["n"]})')
+    with open(os.path.join(a.out, 'results.json'), 'w') as f:
+        json.dump(res, f, indent=1)
+    if a.export:
+        export(model, T, a.export, res)
+
+
+def export(model, T, out, res):
+    """An emotop model directory; the temperature is folded into the
+    classifier (logits / T), so the C engine's probabilities are the
+    calibrated ones."""
+    os.makedirs(out, exist_ok=True)
+    cfg = {
+        'model_type': 'hubert',
+        'conv_dim': [c for c, _, _ in ARCH['conv']],
+        'conv_kernel': [k for _, k, _ in ARCH['conv']],
+        'conv_stride': [s for _, _, s in ARCH['conv']],
+        'conv_bias': True, 'feat_extract_norm': 'layer',
+        'feat_extract_activation': 'gelu', 'do_stable_layer_norm': True,
+        'feat_proj_layer_norm': True, 'hidden_size': ARCH['hidden'],
+        'num_hidden_layers': ARCH['layers'], 'num_attention_heads': ARCH['heads'],
+        'intermediate_size': ARCH['ff'], 'hidden_act': 'gelu', 'layer_norm_eps': 1e-5,
+        'num_conv_pos_embeddings': ARCH['pos_k'],
+        'num_conv_pos_embedding_groups': ARCH['pos_groups'],
+        **rav.HEAD_CONFIG,
+    }
+    cfg['emotop_head'] = dict(cfg['emotop_head'], temperature_folded=T)
+    with open(os.path.join(out, 'config.json'), 'w') as f:
+        json.dump(cfg, f, indent=2)
+    with open(os.path.join(out, 'preprocessor_config.json'), 'w') as f:
+        json.dump({'do_normalize': True, 'sampling_rate': SR, 'feature_size': 1,
+                   'padding_value': 0.0}, f, indent=2)
+    sd = {}
+    for k, v in model.state_dict().items():
+        if k.startswith('enc.'):
+            k = k[4:].replace('encoder.transformer.', 'encoder.')
+            k = 'hubert.' + k.replace('encoder.feature_projection.', 'feature_projection.')
+        elif k.startswith('classifier.'):
+            v = v / T
+        sd[k] = v.contiguous()
+    rav.write_model_dir(out, sd, 'models/multicorpus.py', res)
+
+
+def pct(x):
+    return f'{100 * x:.1f} %'
+
+
+def table(out, baseline_path=None):
+    """Markdown tables of a protocol directory: held-out speakers (with
+    calibration) and leave-one-corpus-out, beside the baseline."""
+    base = json.load(open(baseline_path)) if baseline_path and os.path.exists(
+        baseline_path) else {}
+    lines = []
+    h = os.path.join(out, 'heldout', 'results.json')
+    if os.path.exists(h):
+        r = json.load(open(h))
+        b = base.get('heldout', {})
+        lines += ['Held-out speakers (test speakers of each corpus; epoch chosen and '
+                  f'temperature fitted on the validation speakers; best epoch '
+                  f'{r["best_epoch"]}, T = {r["temperature"]:.2f}):', '',
+                  '| corpus | test clips | accuracy | UA | 8-way accuracy | valence F1 | '
+                  'baseline accuracy / UA / valence F1 |', '|---|---|---|---|---|---|---|']
+        for c, m in sorted(r['test'].items()):
+            if c == '_all':
+                continue
+            bb = b.get(c)
+            lines.append(f'| {c} | {m["n"]} | {pct(m["accuracy"])} | {pct(m["UA"])} | '
+                         f'{pct(m["accuracy_8"])} | {m["valence_f1"]:.2f} | ' +
+                         (f'{pct(bb["accuracy"])} / {pct(bb["UA"])} / {bb["valence_f1"]:.2f} |'
+                          if bb else '- |'))
+        lines += ['', f'Calibration (8-way softmax, 15-bin ECE): validation '
+                  f'{r["val"]["_all"]["ece_8"]:.3f} -> {r["val_calibrated"]["_all"]["ece_8"]:.3f}, '
+                  f'test {r["test"]["_all"]["ece_8"]:.3f} -> '
+                  f'{r["test_calibrated"]["_all"]["ece_8"]:.3f}; NLL test '
+                  f'{r["test"]["_all"]["nll_8"]:.3f} -> {r["test_calibrated"]["_all"]["nll_8"]:.3f}.',
+                  '']
+    rows = []
+    for c in sorted(corpora.SHARED):
+        p = os.path.join(out, f'loco-{c}', 'results.json')
+        if not os.path.exists(p):
+            continue
+        r = json.load(open(p))
+        m = r['test'][c]
+        bb = base.get(c, {}).get(c)
+        rows.append(f'| {c} | {", ".join(r["train_corpora"])} | {m["n"]} | '
+                    f'{pct(m["accuracy"])} | {pct(m["UA"])} | {m["valence_f1"]:.2f} | ' +
+                    (f'{pct(bb["accuracy"])} / {pct(bb["UA"])} / {bb["valence_f1"]:.2f} |'
+                     if bb else '- |'))
+    if rows:
+        lines += ['Leave one corpus out (train on the others, test on every speaker of '
+                  'the one left out; argmax restricted to its classes; Li et al.\'s '
+                  '3-class valence weighted F1):', '',
+                  '| left out | trained on | clips | accuracy | UA | valence F1 | '
+                  'baseline accuracy / UA / valence F1 |', '|---|---|---|---|---|---|---|']
+        lines += rows
+    text = '\n'.join(lines) + '\n'
+    with open(os.path.join(out, 'table.md'), 'w') as f:
+        f.write(text)
+    print(text)
+
+
+def protocol(a):
+    """The held-out run (exported) and one leave-one-corpus-out run per
+    labelled corpus, a.jobs at a time, then the baseline and the table."""
+    here = os.path.abspath(__file__)
+    common = ['--epochs', str(a.epochs), '--steps', str(a.steps), '--pretrain',
+              str(a.pretrain), '--seed', str(a.seed), '--data', a.data, '--emotop',
+              a.emotop, '--cache', a.cache]
+    labelled = [c for c in a.corpora.split(',') if corpora.CLASSES[c]]
+    runs = [('heldout', ['--export', a.export] if a.export else [])]
+    runs += [(f'loco-{c}', ['--leave-out', c, '--epochs', str(a.loco_epochs)])
+             for c in labelled]
+    procs = []
+    for name, extra in runs:
+        d = os.path.join(a.out, name)
+        if os.path.exists(os.path.join(d, 'results.json')):
+            print(f'{name}: done already', flush=True)
+            continue
+        while len([p for p in procs if p.poll() is None]) >= a.jobs:
+            time.sleep(5)
+        os.makedirs(d, exist_ok=True)
+        print(f'{name}: starting (log {d}/train.log)', flush=True)
+        procs.append(subprocess.Popen([sys.executable, here, 'run', '--out', d,
+                                       '--corpora', a.corpora] + common + extra,
+                                      stdout=subprocess.DEVNULL, stderr=open(
+                                          os.path.join(d, 'stderr.log'), 'a')))
+    for p in procs:
+        if p.wait():
+            sys.exit('a run failed: see its stderr.log')
+    bl = os.path.join(a.out, 'baseline.json')
+    if not os.path.exists(bl):
+        subprocess.run([sys.executable, os.path.join(HERE, 'baseline.py'), '--out', bl,
+                        '--data', a.data, '--emotop', a.emotop, '--cache', a.cache,
+                        '--corpora', ','.join(labelled)], check=True)
+    table(a.out, bl)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter,
+                                 epilog=__doc__[__doc__.index('One label'):])
+    ap.add_argument('cmd', choices=['run', 'protocol', 'table', 'export'])
+    ap.add_argument('--out', required=True, help='run directory (log, checkpoint, results)')
+    ap.add_argument('--data', default=SHARED)
+    ap.add_argument('--corpora', default='ravdess,nemo,turev,ljspeech')
+    ap.add_argument('--leave-out', default='', help='corpus to test on, not train on')
+    ap.add_argument('--emotop', default=os.path.join(HERE, '..', 'build', 'emotop'))
+    ap.add_argument('--cache', default=os.path.join(HERE, '..', 'build', 'corpus-cache'))
+    ap.add_argument('--epochs', type=int, default=20)
+    ap.add_argument('--steps', type=int, default=200, help='batches per epoch')
+    ap.add_argument('--batch', type=int, default=16)
+    ap.add_argument('--crop', type=float, default=2.0)
+    ap.add_argument('--lr', type=float, default=1e-3)
+    ap.add_argument('--pretrain', type=int, default=1500,
+                    help='log-mel pretraining steps for the front end (0: none)')
+    ap.add_argument('--no-augment', action='store_true')
+    ap.add_argument('--seed', type=int, default=0)
+    ap.add_argument('--threads', type=int, default=1)
+    ap.add_argument('--export', help='write an emotop model directory here')
+    ap.add_argument('--jobs', type=int, default=2, help='protocol: runs at once')
+    ap.add_argument('--loco-epochs', type=int, default=10,
+                    help='protocol: epochs of each leave-one-corpus-out run')
+    a = ap.parse_args()
+    if a.cmd == 'run':
+        run(a)
+    elif a.cmd == 'protocol':
+        protocol(a)
+    elif a.cmd == 'export':
+        # a finished run's chosen epoch and temperature, exported again
+        res = json.load(open(os.path.join(a.out, 'results.json')))
+        model = Model(encoder(), ARCH['hidden'])
+        model.load_state_dict(torch.load(os.path.join(a.out, 'best.pt')))
+        export(model.eval(), res['temperature'], a.export, res)
+    else:
+        table(a.out, os.path.join(a.out, 'baseline.json'))
+
+
+if __name__ == '__main__':
+    main()
