@@ -60,10 +60,54 @@ static const char live_help[] =
 	"      --smoothing A     moving-average weight of the newest window (default 0.5)\n"
 	"      --resample Q      libsamplerate quality: best, medium, fast (default fast)\n"
 	"  -t, --threads N       OpenBLAS threads for the model (default 2)\n"
-	"      --demo-note TEXT  a note shown in the TUI (the set-up's demo uses it)\n";
+	"      --demo-note TEXT  a note shown in the TUI (the set-up's demo uses it)\n"
+	"      --truth FILE      t0<TAB>t1<TAB>label lines (seconds of input): the TUI\n"
+	"                        shows the acted emotion beside the prediction\n";
 
 enum { OPT_FAST = OPT_CLI_BASE + 60, OPT_SPEED, OPT_NOTUI, OPT_WINDOW, OPT_HOP,
-       OPT_SMOOTH, OPT_RESAMPLE, OPT_NOTE, OPT_FORCE };
+       OPT_SMOOTH, OPT_RESAMPLE, OPT_NOTE, OPT_FORCE, OPT_TRUTH };
+
+/* --truth: t0<TAB>t1<TAB>label per line, '#' comments. 0, or 1 after a
+ * message naming the line. *cues is malloc'd. */
+static int read_cues(const char *path, struct emo_tui_cue **cues, int *n)
+{
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		fprintf(stderr, "%s: cannot read --truth %s: %s\n", prog, path, strerror(errno));
+		return 1;
+	}
+	char line[256];
+	int cap = 0, lineno = 0;
+	*cues = NULL;
+	*n = 0;
+	while (fgets(line, sizeof line, f)) {
+		lineno++;
+		if (line[0] == '#' || line[0] == '\n')
+			continue;
+		struct emo_tui_cue c;
+		if (sscanf(line, "%lf\t%lf\t%31s", &c.t0, &c.t1, c.label) != 3 ||
+		    !(c.t1 > c.t0) || c.t0 < 0) {
+			fprintf(stderr, "%s: %s:%d: expected t0<TAB>t1<TAB>label with "
+				"0 <= t0 < t1\n", prog, path, lineno);
+			fclose(f);
+			free(*cues);
+			*cues = NULL;
+			return 1;
+		}
+		if (*n == cap) {
+			cap = cap ? 2 * cap : 32;
+			struct emo_tui_cue *p = realloc(*cues, (size_t)cap * sizeof *p);
+			if (!p) {
+				fclose(f);
+				return 1;
+			}
+			*cues = p;
+		}
+		(*cues)[(*n)++] = c;
+	}
+	fclose(f);
+	return 0;
+}
 
 static const char *quality_name(int q)
 {
@@ -132,6 +176,9 @@ int cmd_live(int argc, char **argv)
 	struct emo_source_config sc = emo_source_config_default();
 	struct emo_stream_config stc = emo_stream_config_default();
 	const char *model_dir = default_model(), *log_path = NULL, *note = NULL;
+	const char *truth_path = NULL;
+	struct emo_tui_cue *cues = NULL;
+	int num_cues = 0;
 	bool no_tui = !isatty(STDOUT_FILENO), want_log = false;
 	long threads = 2;
 	double d;
@@ -151,6 +198,7 @@ int cmd_live(int argc, char **argv)
 		{"threads", required_argument, 0, 't'},
 		{"demo-note", required_argument, 0, OPT_NOTE},
 		{"force", no_argument, 0, OPT_FORCE},
+		{"truth", required_argument, 0, OPT_TRUTH},
 		{"help", no_argument, 0, 'h'},
 		VAD_LONG_OPTIONS,
 		{0, 0, 0, 0},
@@ -200,6 +248,7 @@ int cmd_live(int argc, char **argv)
 			break;
 		case OPT_NOTE: note = optarg; break;
 		case OPT_FORCE: stc.record_replace = true; break;
+		case OPT_TRUTH: truth_path = optarg; break;
 		case 'h': fputs(live_help, stdout); fputs(vad_options_help, stdout); return 0;
 		default: return EXIT_USAGE;
 		}
@@ -209,16 +258,22 @@ int cmd_live(int argc, char **argv)
 	int rc = check_window_options("live", &stc.analyzer);
 	if (rc)
 		return rc;
+	if (truth_path && read_cues(truth_path, &cues, &num_cues))
+		return 1;
 	rc = check_record_path(stc.record_path, sc.kind == EMO_SOURCE_FILE ?
 				   sc.path : NULL, stc.record_replace);
-	if (rc)
+	if (rc) {
+		free(cues);
 		return rc;
+	}
 	emo_ops_set_threads((int)threads);
 
 	struct emo_model *m = NULL;
 	int err = load_model_or_explain(model_dir, &m);
-	if (err)
+	if (err) {
+		free(cues);
 		return 1;
+	}
 	char default_log[64];
 
 	int status = 1;
@@ -288,6 +343,7 @@ int cmd_live(int argc, char **argv)
 			.source_is_file = sc.kind == EMO_SOURCE_FILE,
 			.log_path = log_path, .record_path = stc.record_path,
 			.note = note, .analysis = &stc.analyzer,
+			.cues = cues, .num_cues = num_cues,
 		};
 		if ((err = emo_tui_create(&tc, &tui))) {
 			fprintf(stderr, "%s: cannot start the TUI: %s (use --no-tui)\n",
@@ -404,5 +460,6 @@ out:
 	if (outw)
 		emo_session_writer_close(outw);
 	emo_model_destroy(m);
+	free(cues);
 	return status;
 }

@@ -40,6 +40,7 @@ struct emo_tui {
 	bool rp_paused;
 	char rec_path[256];
 	bool recording;
+	const char *truth;     /* the cue label at the last result, or NULL */
 };
 
 static struct emo_tui *log_target;
@@ -178,6 +179,12 @@ void emo_tui_event(struct emo_tui *t, const struct emo_event *ev)
 		struct emo_affect af;
 		emo_affect_from_probs(t->cfg.labels, ev->result.smoothed, t->cfg.num_labels, &af);
 		t->tl_valence[t->tl_n] = af.valid ? af.valence : 0;
+		t->truth = NULL;
+		for (int k = 0; k < t->cfg.num_cues; k++) {
+			double mid = 0.5 * (ev->result.t0 + ev->result.t1);
+			if (mid >= t->cfg.cues[k].t0 && mid < t->cfg.cues[k].t1)
+				t->truth = t->cfg.cues[k].label;
+		}
 		t->tl_label[t->tl_n] = ev->result.label;
 		t->tl_uncertain[t->tl_n++] = ev->result.uncertain;
 		break;
@@ -337,6 +344,12 @@ static void draw(struct emo_tui *t, const struct emo_stream_stats *s)
 		attron(A_DIM);
 		mvprintw(y, 2, s->speech ? "listening..." : "waiting for speech...");
 		attroff(A_DIM);
+	}
+	/* the demo's truth: what the actor was asked to express here */
+	if (t->have_result && t->truth) {
+		bool same = !strcasecmp(t->truth, L[t->last.label]);
+		int x = W - 30 > 40 ? W - 30 : 40;
+		mvprintw(y, x, "acted: %.12s %s", t->truth, same ? "\u2713 right" : "\u2717 wrong");
 	}
 	y += 2;
 

@@ -288,6 +288,12 @@ with tempfile.TemporaryDirectory() as tmp:
     check(r.returncode == 1 and 'classifier.weight' in r.stderr and '[-1]' not in r.stderr,
           'a renamed classifier.weight: missing, with no spurious shape', r.stderr)
 
+    # --truth files with mistakes are refused with the line
+    open('cues.tsv', 'w').write('0\t1\tangry\n2\t1\tsad\n')
+    r = run('live', '-i', speech16, '--fast', '--no-tui', '--truth', 'cues.tsv')
+    check(r.returncode == 1 and 'cues.tsv:2:' in r.stderr, 'a bad --truth line is named',
+          r.stderr)
+
     # 12. a truncated WAV is analysed with a warning; a FIFO says it waits
     b = open(speech16, 'rb').read()
     open('trunc.wav', 'wb').write(b[:len(b) // 2])

@@ -39,10 +39,10 @@ def wait_for(sock, text, timeout=10):
     return screen(sock)
 
 
-def run_case(tmp, wav, w, h, name):
+def run_case(tmp, wav, w, h, name, extra=''):
     sock = os.path.join(tmp, f'tmux-{name}')
     done = os.path.join(tmp, f'exit-{name}')
-    cmd = (f'{EMOTOP} live -m {MODEL} -i {wav}; echo $? > {done}; '
+    cmd = (f'{EMOTOP} live -m {MODEL} -i {wav} {extra}; echo $? > {done}; '
            f'echo EMOTOP-EXITED; sleep 60')
     env = dict(os.environ, TERM='xterm-256color')
     env.pop('NO_COLOR', None)
@@ -103,6 +103,17 @@ def main():
         check(code == '0', f'q exits with status 0 (got {code})')
         check('[ENDED]' not in s5 and 'timeline' not in s5 and 'end of input' in s5,
               'terminal restored: the TUI is gone, the summary line is printed')
+        tmux(sock, 'kill-server')
+
+        # the demo's truth marker: the acted emotion beside the prediction
+        cues = os.path.join(tmp, 'cues.tsv')
+        open(cues, 'w').write('0\t3.5\tangry\n3.5\t60\tsad\n')
+        sock, done = run_case(tmp, wav, 100, 30, 'truth', f'--truth {cues}')
+        s = wait_for(sock, 'acted:', 10)
+        check('acted: angry' in s or 'acted: sad' in s, 'the truth marker shows the cue', s)
+        check(('\u2713 right' in s) != ('\u2717 wrong' in s), 'marked right or wrong')
+        tmux(sock, 'send-keys', '-t', 'emo', 'q')
+        wait_for(sock, 'EMOTOP-EXITED', 10)
         tmux(sock, 'kill-server')
 
         sock, done = run_case(tmp, wav, 40, 12, 'small')

@@ -20,6 +20,12 @@
 extern "C" {
 #endif
 
+/* A stretch of the input with a known (acted) emotion, for demos. */
+struct emo_tui_cue {
+	double t0, t1;          /* seconds of input */
+	char label[32];
+};
+
 struct emo_tui_config {
 	int num_labels;
 	const char *const *labels;
@@ -30,6 +36,8 @@ struct emo_tui_config {
 	const char *log_path, *record_path;
 	const char *note;           /* shown under the title, e.g. demo input */
 	const struct emo_analyzer_config *analysis;
+	const struct emo_tui_cue *cues; /* optional, sorted; outlive the TUI */
+	int num_cues;
 };
 
 enum emo_tui_action { EMO_TUI_NONE, EMO_TUI_QUIT, EMO_TUI_PAUSE,
