@@ -12,9 +12,6 @@
 #include "emotop/error.h"
 #include "emotop/vad.h"
 
-#ifndef EMOTOP_VERSION
-#define EMOTOP_VERSION "0.1.0"
-#endif
 #ifndef EMOTOP_DEFAULT_MODEL
 #define EMOTOP_DEFAULT_MODEL "models/emotop-small"
 #endif

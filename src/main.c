@@ -84,7 +84,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")) {
-		printf("emotop %s\n", EMOTOP_VERSION);
+		printf("emotop %s\n", EMOTOP_VERSION_STRING);
 		return 0;
 	}
 	for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
