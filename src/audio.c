@@ -226,7 +226,9 @@ static int fill_mono(struct emo_audio_reader *r)
 		float acc = 0;
 		for (int c = 0; c < ch; c++) {
 			float v = r->frames[i * ch + c];
-			if (!isfinite(v)) {
+			/* beyond +-EMO_AUDIO_MAX_ABS a float file holds garbage,
+			 * and the downmix or the resampler would overflow */
+			if (!(fabsf(v) <= EMO_AUDIO_MAX_ABS)) {
 				v = 0;
 				r->nonfinite++;
 			}

@@ -370,11 +370,11 @@ static int drain_ring(struct emo_stream *st, bool last)
 	}
 	while (avail > 0 || last) {
 		size_t n = emo_ring_read(ring, st->in, avail < st->in_cap ? avail : st->in_cap);
-		/* NaN/Inf (a damaged float file) would poison the resampler
-		 * and every window after: silence instead, counted */
+		/* NaN/Inf or absurd values (a damaged float file) would poison
+		 * the resampler and every window after: silence, counted */
 		uint64_t bad = 0;
 		for (size_t i = 0; i < n; i++)
-			if (!isfinite(st->in[i])) {
+			if (!(fabsf(st->in[i]) <= EMO_AUDIO_MAX_ABS)) {
 				st->in[i] = 0;
 				bad++;
 			}

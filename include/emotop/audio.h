@@ -50,10 +50,14 @@ struct emo_audio_info {
 	char format[64];   /* e.g. "FLAC 16-bit" */
 };
 
+/* Samples are floats in [-1, 1]; a float file may go beyond (clipping),
+ * but not past this: such values are garbage and would overflow. */
+#define EMO_AUDIO_MAX_ABS 1e6f
+
 /* Streaming decode: `path` as mono at `rate` Hz, block by block, exactly
- * the samples emo_audio_read returns. NaN/Inf samples are replaced by 0
- * (silence) and counted: they would poison the resampler and every window
- * that touches them. info->duration is -1 when the file does not say its
+ * the samples emo_audio_read returns. NaN/Inf samples and samples beyond
+ * +-EMO_AUDIO_MAX_ABS are replaced by 0 (silence) and counted: they would
+ * poison the resampler and every window that touches them. info->duration is -1 when the file does not say its
  * length (a FLAC whose writer was killed). */
 struct emo_audio_reader;
 int emo_audio_reader_open(const char *path, int rate, enum emo_resample_quality q,
