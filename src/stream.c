@@ -168,7 +168,7 @@ static int open_recording(struct emo_stream *st, const char *path, bool replace)
 				"--force to replace it", path);
 			return EMO_E_EXISTS;
 		}
-		emo_err("%s: cannot create the recording: %s", path, strerror(e));
+		emo_err("%s: cannot create the recording: %s", path, emo_strerror(-e));
 		return -e;
 	}
 	SNDFILE *f = sf_open_fd(fd, SFM_WRITE, &si, 1);
