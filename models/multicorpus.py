@@ -125,14 +125,13 @@ def load_audio(items, emotop, cache_dir):
             y = x[int(a * SR):int(b * SR)]
             if len(y) < SR // 2:
                 y = x
-            out[p] = y
-            chunks.append(np.clip(np.round(y * 32768), -32768, 32767).astype(np.int16))
+            q = np.clip(np.round(y * 32768), -32768, 32767).astype(np.int16)
+            out[p] = q.astype(np.float32) / 32768  # as a reload of the cache gives
+            chunks.append(q)
             offs.append(offs[-1] + len(y))
         np.savez(pack, paths=np.array(paths), offsets=np.array(offs),
                  audio=np.concatenate(chunks))
-        out = {**out, **{p: np.clip(np.round(out[p] * 32768), -32768, 32767) / 32768
-                         for p in paths}}  # the same int16 values as a reload
-    return {p: torch.from_numpy(np.asarray(x, dtype=np.float32)) for p, x in out.items()}
+    return {p: torch.from_numpy(x) for p, x in out.items()}
 
 
 def encoder(arch=ARCH, dropout=0.1):
