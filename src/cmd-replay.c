@@ -402,6 +402,13 @@ static void xml_text(FILE *f, const char *s)
 	}
 }
 
+/* What the TUI showed for a window record: its smoothed probabilities. */
+static json_t *shown_probs(json_t *window)
+{
+	json_t *p = json_object_get(window, "smoothed");
+	return p ? p : json_object_get(window, "probs");
+}
+
 static void write_svg(FILE *f, struct emo_session_log *log, const struct labels *L)
 {
 	json_t *h = log->header, *e = log->end;
@@ -462,9 +469,7 @@ static void write_svg(FILE *f, struct emo_session_log *log, const struct labels 
 			json_t *r = log->records[i];
 			if (strcmp(str(r, "type", ""), "window"))
 				continue;
-			json_t *p = json_object_get(r, "smoothed");
-			if (!p)
-				p = json_object_get(r, "probs");
+			json_t *p = shown_probs(r);
 			px[np] = X(0.5 * (num(r, "t0", 0) + num(r, "t1", 0)));
 			py[np++] = Y(num(p, L->names[li], 0));
 		}
@@ -496,9 +501,7 @@ static void write_svg(FILE *f, struct emo_session_log *log, const struct labels 
 			json_t *r = log->records[i];
 			if (strcmp(str(r, "type", ""), "window"))
 				continue;
-			json_t *p = json_object_get(r, "smoothed");
-			if (!p)
-				p = json_object_get(r, "probs");
+			json_t *p = shown_probs(r);
 			float pr[EMO_MAX_LABELS];
 			for (int li = 0; li < L->n; li++)
 				pr[li] = (float)num(p, L->names[li], 0);

@@ -212,12 +212,13 @@ with tempfile.TemporaryDirectory() as tmp:
               f'{cmd[0]} --hop 10: usage error (2)', (r.returncode, r.stderr))
 
     # 6. SIGKILL during a WAV recording leaves a valid header
-    p = subprocess.Popen([EMOTOP, 'live', '-i', long16, '--no-tui', '--record',
-                          'killed.wav'], stdout=subprocess.DEVNULL,
-                         stderr=subprocess.DEVNULL)
-    time.sleep(2.5)
-    p.kill()
-    p.wait()
+    def killed_recording(name):
+        p = subprocess.Popen([EMOTOP, 'live', '-i', long16, '--no-tui', '--record',
+                              name], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(2.5)
+        p.kill()
+        p.wait()
+    killed_recording('killed.wav')
     riff, data, have = wav_sizes('killed.wav')
     check(data is not None and data > 16000 * 4 and data == have
           and riff == os.path.getsize('killed.wav') - 8,
@@ -227,12 +228,7 @@ with tempfile.TemporaryDirectory() as tmp:
     check(r.returncode == 0 and jsonl(r.stdout)[-1]['duration'] > 1,
           'and emotop reads it back', r.stdout[-200:])
 
-    p = subprocess.Popen([EMOTOP, 'live', '-i', long16, '--no-tui', '--record',
-                          'killed.flac'], stdout=subprocess.DEVNULL,
-                         stderr=subprocess.DEVNULL)
-    time.sleep(2.5)
-    p.kill()
-    p.wait()
+    killed_recording('killed.flac')
     r = run('analyze', 'killed.flac')
     first = r.stdout.splitlines()[0] if r.stdout else ''
     check(r.returncode == 0 and 'length not in the header' in first
