@@ -402,6 +402,17 @@ static void xml_text(FILE *f, const char *s)
 	}
 }
 
+/* An SVG line through n points; extra: more attributes (or ""). */
+static void polyline(FILE *f, const double *px, const double *py, size_t n,
+		     const char *color, const char *extra)
+{
+	fprintf(f, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\"%s points=\"",
+		color, extra);
+	for (size_t k = 0; k < n; k++)
+		fprintf(f, "%.1f,%.1f ", px[k], py[k]);
+	fprintf(f, "\"/>\n");
+}
+
 /* What the TUI showed for a window record: its smoothed probabilities. */
 static json_t *shown_probs(json_t *window)
 {
@@ -474,10 +485,7 @@ static void write_svg(FILE *f, struct emo_session_log *log, const struct labels 
 			py[np++] = Y(num(p, L->names[li], 0));
 		}
 		const char *col = emo_color(L->names[li], li);
-		fprintf(f, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\" points=\"", col);
-		for (size_t k = 0; k < np; k++)
-			fprintf(f, "%.1f,%.1f ", px[k], py[k]);
-		fprintf(f, "\"/>\n");
+		polyline(f, px, py, np, col, "");
 		for (size_t k = 0; k < np; k++)
 			fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"/>\n",
 				px[k], py[k], col);
@@ -495,33 +503,35 @@ static void write_svg(FILE *f, struct emo_session_log *log, const struct labels 
 			   "stroke=\"%s\"/><text x=\"%.0f\" y=\"%.1f\" text-anchor=\"end\" "
 			   "fill=\"#555\">%+d</text>\n", x0, x1, VY(k), VY(k),
 			k ? "#eee" : "#bbb", x0 - 6, VY(k) + 4, k);
-	for (int track = 0; track < 2 && px && py; track++) {
-		size_t np = 0;
-		for (size_t i = 0; i < log->n; i++) {
-			json_t *r = log->records[i];
-			if (strcmp(str(r, "type", ""), "window"))
-				continue;
-			json_t *p = shown_probs(r);
-			float pr[EMO_MAX_LABELS];
-			for (int li = 0; li < L->n; li++)
-				pr[li] = (float)num(p, L->names[li], 0);
-			struct emo_affect af;
-			emo_affect_from_probs(L->names, pr, L->n, &af);
-			if (!af.valid)
-				continue;
-			px[np] = X(0.5 * (num(r, "t0", 0) + num(r, "t1", 0)));
-			py[np++] = VY(track ? af.arousal : af.valence);
-		}
+	/* one pass: each window's valence and arousal, then a line each */
+	double *pa = malloc(sizeof(double) * (log->windows ? log->windows : 1));
+	size_t np = 0;
+	for (size_t i = 0; i < log->n && px && py && pa; i++) {
+		json_t *r = log->records[i];
+		if (strcmp(str(r, "type", ""), "window"))
+			continue;
+		json_t *p = shown_probs(r);
+		float pr[EMO_MAX_LABELS];
+		for (int li = 0; li < L->n; li++)
+			pr[li] = (float)num(p, L->names[li], 0);
+		struct emo_affect af;
+		emo_affect_from_probs(L->names, pr, L->n, &af);
+		if (!af.valid)
+			continue;
+		px[np] = X(0.5 * (num(r, "t0", 0) + num(r, "t1", 0)));
+		py[np] = VY(af.valence);
+		pa[np++] = VY(af.arousal);
+	}
+	for (int track = 0; track < 2 && px && py && pa; track++) {
 		const char *col = track ? "#ff7f0e" : "#2ca02c";
-		fprintf(f, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\"%s "
-			   "points=\"", col, track ? " stroke-dasharray=\"6 3\"" : "");
-		for (size_t k = 0; k < np; k++)
-			fprintf(f, "%.1f,%.1f ", px[k], py[k]);
-		fprintf(f, "\"/>\n<rect x=\"%.0f\" y=\"%.0f\" width=\"14\" height=\"4\" "
+		polyline(f, px, track ? pa : py, np, col,
+			 track ? " stroke-dasharray=\"6 3\"" : "");
+		fprintf(f, "<rect x=\"%.0f\" y=\"%.0f\" width=\"14\" height=\"4\" "
 			   "fill=\"%s\"/><text x=\"%.0f\" y=\"%.0f\">%s</text>\n", x1 + 16,
 			v0 + 14 + track * 20, col, x1 + 36, v0 + 20 + track * 20,
 			track ? "arousal" : "valence");
 	}
+	free(pa);
 #undef VY
 	free(px);
 	free(py);
