@@ -41,6 +41,7 @@ struct emo_tui {
 	char rec_path[256];
 	bool recording;
 	const char *truth;     /* the cue label at the last result, or NULL */
+	struct emo_affect last_affect; /* of the last result's smoothed probs */
 };
 
 static struct emo_tui *log_target;
@@ -176,9 +177,9 @@ void emo_tui_event(struct emo_tui *t, const struct emo_event *ev)
 			memmove(t->tl_valence, t->tl_valence + 1, sizeof(float) * (TIMELINE - 1));
 			t->tl_n--;
 		}
-		struct emo_affect af;
-		emo_affect_from_probs(t->cfg.labels, ev->result.smoothed, t->cfg.num_labels, &af);
-		t->tl_valence[t->tl_n] = af.valid ? af.valence : 0;
+		emo_affect_from_probs(t->cfg.labels, ev->result.smoothed, t->cfg.num_labels,
+				      &t->last_affect);
+		t->tl_valence[t->tl_n] = t->last_affect.valid ? t->last_affect.valence : 0;
 		t->truth = NULL;
 		for (int k = 0; k < t->cfg.num_cues; k++) {
 			double mid = 0.5 * (ev->result.t0 + ev->result.t1);
@@ -369,9 +370,9 @@ static void draw(struct emo_tui *t, const struct emo_stream_stats *s)
 	}
 	/* valence and arousal of the smoothed probabilities */
 	if (y < H - 5) {
-		struct emo_affect af = {0};
+		struct emo_affect af = {.vclass = EMO_VALENCE_NONE};
 		if (t->have_result)
-			emo_affect_from_probs(L, t->last.smoothed, C, &af);
+			af = t->last_affect;
 		int vw = (W - 40) / 2 > 9 ? (W - 40) / 2 : 9;
 		bool dim = !af.valid || t->last.uncertain;
 		mvprintw(y, 1, "valence");
