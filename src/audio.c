@@ -163,11 +163,12 @@ int emo_audio_reader_open(const char *path, int rate, enum emo_resample_quality 
 {
 	*out = NULL;
 	struct stat sb;
-	if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+	bool known = stat(path, &sb) == 0; /* else sf_open says why */
+	if (known && S_ISDIR(sb.st_mode)) {
 		emo_err("%s is a directory, not an audio file", path);
 		return EMO_E_AUDIO;
 	}
-	if (stat(path, &sb) == 0 && S_ISFIFO(sb.st_mode))
+	if (known && S_ISFIFO(sb.st_mode))
 		emo_warn("%s is a FIFO: waiting for a writer", path);
 	struct emo_audio_reader *r = calloc(1, sizeof *r);
 	if (!r)
