@@ -22,7 +22,6 @@ import sys
 import numpy as np
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -67,12 +66,7 @@ def fit(Xtr, tr, Xva, va, seed, epochs=400):
     train_c = sorted({it.corpus for it in tr})
     for ep in range(epochs):
         net.train()
-        z = net(xt).masked_fill(~mask, float('-inf'))
-        logp = F.log_softmax(z, -1).masked_fill(~mask, 0.0)
-        k = mask.sum(-1, keepdim=True).float()
-        q = mask.float() * (0.1 / k)
-        q[torch.arange(len(y)), y] += 0.9
-        loss = (-(q * logp).sum(-1) * w).mean()
+        loss = mc.masked_ce(net(xt), y, mask, 0.1, w)
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -107,11 +101,7 @@ def main():
     X = {it.path: features(audio[it.path]) for it in items}
     res = {}
     for leave in [''] + names:
-        train_c = [c for c in names if c != leave]
-        tr = mc.select(items, train_c, {'train'})
-        va = mc.select(items, train_c, {'val'})
-        te = ([it for it in items if it.corpus == leave and mc.split_of(it) != 'demo']
-              if leave else mc.select(items, train_c, {'test'}))
+        _, tr, va, te = mc.protocol_sets(items, names, leave)
         model = fit(np.stack([X[it.path] for it in tr]), tr,
                     np.stack([X[it.path] for it in va]), va, a.seed)
         m = mc.corpus_metrics(model(np.stack([X[it.path] for it in te])), te)

@@ -56,7 +56,6 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, '..', 'tests'))
 import corpora  # noqa: E402
-import st_write  # noqa: E402
 import torch_threads  # noqa: E402
 import train as rav  # noqa: E402  (the RAVDESS-only trainer's pieces)
 
@@ -89,11 +88,6 @@ def split_of(item):
     return 'train'
 
 
-def vad_bounds(paths, emotop, cache):
-    """{path: (start, end) s} of the speech emotop's VAD finds, cached."""
-    return rav.vad_trim(paths, emotop, cache)
-
-
 def load_audio(items, emotop, cache_dir):
     """Each item's audio trimmed to its speech, as float32 (cached as int16
     per corpus in cache_dir)."""
@@ -112,7 +106,7 @@ def load_audio(items, emotop, cache_dir):
                 for i, p in enumerate(paths):
                     out[p] = pcm[offs[i]:offs[i + 1]].astype(np.float32) / 32768
                 continue
-        segs = vad_bounds(paths, emotop, os.path.join(cache_dir, f'{c}.vad.json'))
+        segs = rav.vad_trim(paths, emotop, os.path.join(cache_dir, f'{c}.vad.json'))
         chunks, offs = [], [0]
         for p in paths:
             x, sr = sf.read(p, dtype='float32')
@@ -306,16 +300,18 @@ class Sampler:
         return x, torch.tensor(ys), torch.tensor(ms), ns
 
 
-def masked_ce(logits, y, mask, smoothing=0.1):
+def masked_ce(logits, y, mask, smoothing=0.1, weights=None):
     """Cross entropy over each example's own corpus's classes, label
-    smoothing spread over those classes only."""
+    smoothing spread over those classes only; weights: per example (the
+    baseline's balance), or None."""
     z = logits.masked_fill(~mask, float('-inf'))
     logp = F.log_softmax(z, -1).masked_fill(~mask, 0.0)
     k = mask.sum(-1, keepdim=True).float()
     q = mask.float() * (smoothing / k)
     q = q.scatter_add(1, y[:, None], torch.full_like(y[:, None], 1 - smoothing,
                                                      dtype=q.dtype))
-    return -(q * logp).sum(-1).mean()
+    loss = -(q * logp).sum(-1)
+    return (loss * weights if weights is not None else loss).mean()
 
 
 # -- metrics (numpy only) ----------------------------------------------
@@ -475,6 +471,20 @@ def select(items, corpora_, splits):
     return [it for it in items if it.corpus in corpora_ and split_of(it) in splits]
 
 
+def protocol_sets(labelled, names, leave_out=''):
+    """(training corpora, train, validation, test items) of one run of the
+    protocol: held-out speakers of every corpus, or with leave_out every
+    speaker (but the demo's) of that corpus as the test set."""
+    train_c = [c for c in names if c != leave_out and corpora.CLASSES[c]]
+    tr = select(labelled, train_c, {'train'})
+    va = select(labelled, train_c, {'val'})
+    if leave_out:
+        te = [it for it in labelled if it.corpus == leave_out and split_of(it) != 'demo']
+    else:
+        te = select(labelled, train_c, {'test'})
+    return train_c, tr, va, te
+
+
 def run(a):
     torch_threads.set_threads(a.threads)
     torch.manual_seed(a.seed)
@@ -494,13 +504,7 @@ def run(a):
         items += it
     audio = load_audio(items, a.emotop, a.cache)
     labelled = [it for it in items if it.label is not None]
-    train_c = [c for c in names if c != a.leave_out and corpora.CLASSES[c]]
-    tr = select(labelled, train_c, {'train'})
-    va = select(labelled, train_c, {'val'})
-    if a.leave_out:
-        te = [it for it in labelled if it.corpus == a.leave_out and split_of(it) != 'demo']
-    else:
-        te = select(labelled, train_c, {'test'})
+    train_c, tr, va, te = protocol_sets(labelled, names, a.leave_out)
     log(f'train {len(tr)} clips ({", ".join(train_c)}), val {len(va)}, test {len(te)}'
         + (f' (left out: {a.leave_out})' if a.leave_out else ''))
     model = Model(encoder(), ARCH['hidden'])
