@@ -20,30 +20,42 @@ struct emo_session_writer {
 	int err;
 };
 
+/* Creates path exclusively as a new log. An existing file is
+ * EMO_E_EXISTS, said unless quiet (--log auto tries the next name). */
+static int create_log(const char *path, bool quiet, struct emo_session_writer **out)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		int e = errno;
+		if (e == EEXIST && !quiet)
+			emo_err("%s exists; choose another --log name (emotop never "
+				"overwrites a session log)", path);
+		else if (e != EEXIST)
+			emo_err("%s: cannot create: %s", path, emo_strerror(-e));
+		return e == EEXIST ? EMO_E_EXISTS : -e;
+	}
+	struct emo_session_writer *w = calloc(1, sizeof *w);
+	if (!w || !(w->f = fdopen(fd, "w"))) {
+		free(w);
+		close(fd);
+		unlink(path);
+		return -ENOMEM;
+	}
+	w->own = true;
+	*out = w;
+	return 0;
+}
+
 int emo_session_writer_open(const char *path, FILE *f,
 			    struct emo_session_writer **out)
 {
 	*out = NULL;
+	if (path)
+		return create_log(path, false, out);
 	struct emo_session_writer *w = calloc(1, sizeof *w);
 	if (!w)
 		return -ENOMEM;
-	if (path) {
-		int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-		if (fd < 0) {
-			int e = errno == EEXIST ? EMO_E_EXISTS : -errno;
-			if (errno == EEXIST)
-				emo_err("%s exists; choose another --log name (emotop never "
-					"overwrites a session log)", path);
-			else
-				emo_err("%s: cannot create: %s", path, emo_strerror(-errno));
-			free(w);
-			return e;
-		}
-		w->f = fdopen(fd, "w");
-		w->own = true;
-	} else {
-		w->f = f;
-	}
+	w->f = f;
 	*out = w;
 	return 0;
 }
@@ -113,14 +125,6 @@ static void utc_now(char *buf, size_t n)
 	strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-void emo_session_default_name(char *buf, size_t n)
-{
-	time_t t = time(NULL);
-	struct tm tm;
-	localtime_r(&t, &tm);
-	strftime(buf, n, "emotop-%Y%m%d-%H%M%S.jsonl", &tm);
-}
-
 void emo_session_unique_name(char *buf, size_t n, const char *ext)
 {
 	time_t t = time(NULL);
@@ -136,26 +140,13 @@ void emo_session_unique_name(char *buf, size_t n, const char *ext)
 int emo_session_writer_open_auto(char *buf, size_t n,
 				 struct emo_session_writer **out)
 {
+	*out = NULL;
 	for (int tries = 0; tries < 100; tries++) {
 		emo_session_unique_name(buf, n, ".jsonl");
-		int fd = open(buf, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-		if (fd < 0 && errno == EEXIST)
-			continue; /* taken between the check and the create */
-		if (fd < 0) {
-			int e = -errno;
-			emo_err("%s: cannot create: %s", buf, emo_strerror(e));
-			return e;
-		}
-		struct emo_session_writer *w = calloc(1, sizeof *w);
-		if (!w || !(w->f = fdopen(fd, "w"))) {
-			free(w);
-			close(fd);
-			unlink(buf);
-			return -ENOMEM;
-		}
-		w->own = true;
-		*out = w;
-		return 0;
+		/* a name taken between the check and the create: the next one */
+		int err = create_log(buf, true, out);
+		if (err != EMO_E_EXISTS)
+			return err;
 	}
 	emo_err("no free session log name in this directory");
 	return EMO_E_EXISTS;

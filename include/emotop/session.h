@@ -60,9 +60,6 @@ int emo_session_write_event(struct emo_session_writer *w, double t,
 int emo_session_write_end(struct emo_session_writer *w, const char *reason,
 			  const struct emo_stream_stats *s);
 
-/* A default log name in the current directory:
- * emotop-YYYYmmdd-HHMMSS.jsonl (local time). */
-void emo_session_default_name(char *buf, size_t n);
 /* emotop-YYYYmmdd-HHMMSS<ext> in the current directory, or with -2, -3, ...
  * before ext when that name is taken (two sessions in one second): the
  * first name that does not exist yet. */
