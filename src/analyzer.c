@@ -8,9 +8,11 @@
 #include <time.h>
 
 #include "emotop/analyzer.h"
+#include "emotop/audio.h"
 #include "emotop/error.h"
+#include "internal.h"
 
-#define SR 16000
+#define SR EMO_SAMPLE_RATE
 
 struct emo_analyzer {
 	const struct emo_model *m;
@@ -36,19 +38,6 @@ struct emo_analyzer {
 	float smooth[EMO_MAX_LABELS];
 	int label;
 };
-
-struct emo_analyzer_config emo_analyzer_config_default(void)
-{
-	return (struct emo_analyzer_config){
-		.window_s = 2.0,
-		.hop_s = 0.5,
-		.min_window_s = 0.5,
-		.ema_alpha = 0.5f,
-		.hysteresis = 0.05f,
-		.min_confidence = 0.3f,
-		.vad = emo_vad_config_default(),
-	};
-}
 
 void emo_analyzer_destroy(struct emo_analyzer *a)
 {
@@ -109,24 +98,17 @@ fail:
 	return err;
 }
 
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 /* Runs the model on sp[off, off+len) and reports. */
 static int emit(struct emo_analyzer *a, int off, int len)
 {
 	struct emo_result r;
 	memset(&r, 0, sizeof r);
 	const int C = emo_model_num_labels(a->m);
-	double t = now_s();
+	double t = emo_now();
 	int T = emo_model_infer(a->m, a->ms, a->sp + off, len, r.probs);
 	if (T < 0)
 		return T;
-	r.infer_s = now_s() - t;
+	r.infer_s = emo_now() - t;
 	r.index = a->windows++;
 	r.t0 = (double)a->sp_pos[off] / SR;
 	r.t1 = (double)(a->sp_pos[off + len - 1] + 1) / SR;

@@ -22,13 +22,6 @@ void stderr_log(enum emo_log_level level, const char *msg, void *ud)
 	fprintf(stderr, "%s: %s: %s\n", prog, tags[level], msg);
 }
 
-double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 long peak_rss_kib(void)
 {
 	struct rusage ru;
@@ -48,7 +41,7 @@ const char *default_model(void)
 
 int load_model_or_explain(const char *dir, struct emo_model **m)
 {
-	int err = emo_model_load(dir, true, m);
+	int err = emo_model_load(dir, NULL, m);
 	if (!err)
 		return 0;
 	fprintf(stderr, "%s: cannot load model '%s': %s\n", prog, dir, emo_strerror(err));

@@ -11,6 +11,7 @@
 #include "emotop/analyzer.h"
 #include "emotop/error.h"
 #include "emotop/vad.h"
+#include "internal.h"
 
 #ifndef EMOTOP_DEFAULT_MODEL
 #define EMOTOP_DEFAULT_MODEL "models/emotop-small"
@@ -20,7 +21,6 @@ enum { EXIT_USAGE = 2, EXIT_PARTIAL = 3 };
 
 extern const char *prog;
 
-double now_s(void);
 long peak_rss_kib(void);
 const char *default_model(void);
 struct emo_model;

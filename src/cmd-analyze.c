@@ -25,7 +25,7 @@
 #include "emotop/audio.h"
 #include "emotop/metrics.h"
 #include "emotop/model.h"
-#include "emotop/ops.h"
+#include "ops.h"
 
 struct file_job {
 	const char *path;

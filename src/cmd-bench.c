@@ -11,8 +11,9 @@
 #include "cli.h"
 #include "emotop/audio.h"
 #include "emotop/hubert.h"
-#include "emotop/ops.h"
-#include "emotop/safetensors.h"
+#include "ops.h"
+#include "internal.h"
+#include "safetensors.h"
 
 /* ---- bench -------------------------------------------------------------- */
 
@@ -73,7 +74,7 @@ int cmd_bench(int argc, char **argv)
 		return usage_error("bench", "unexpected argument '%s'", argv[optind]);
 	emo_ops_set_threads((int)threads);
 
-	double t0 = now_s();
+	double t0 = emo_now();
 	struct emo_hubert_config cfg;
 	struct emo_safetensors *st = NULL;
 	struct emo_hubert *h = NULL;
@@ -86,7 +87,7 @@ int cmd_bench(int argc, char **argv)
 	}
 	if (!err)
 		err = emo_hubert_create(&cfg, st, NULL, &h);
-	double t_load = now_s() - t0;
+	double t_load = emo_now() - t0;
 	int n = (int)lround(seconds * EMO_SAMPLE_RATE);
 	if (!err)
 		err = emo_hubert_state_create(h, n, &s);
@@ -107,9 +108,9 @@ int cmd_bench(int argc, char **argv)
 	double *times = malloc(sizeof(double) * (size_t)runs);
 	emo_hubert_forward(h, s, x, n); /* warm-up: page in weights, BLAS buffers */
 	for (long r = 0; r < runs; r++) {
-		double a = now_s();
+		double a = emo_now();
 		emo_hubert_forward(h, s, x, n);
-		times[r] = now_s() - a;
+		times[r] = emo_now() - a;
 	}
 	qsort(times, (size_t)runs, sizeof *times, cmp_double);
 	const double *prof = emo_hubert_profile(s);

@@ -10,7 +10,7 @@
 #include "emotop/audio.h"
 #include "emotop/hubert.h"
 #include "emotop/model.h"
-#include "emotop/ops.h"
+#include "ops.h"
 
 static const char embed_help[] =
 	"Usage: emotop embed [--model DIR] [--layer N|all] -o OUT.npy FILE\n"
@@ -88,7 +88,7 @@ int cmd_embed(int argc, char **argv)
 		return usage_error("embed", "%s", "give -o OUT.npy and one audio file");
 	emo_ops_set_threads((int)threads);
 	struct emo_model *m = NULL;
-	int err = emo_model_load(model, false, &m);
+	int err = emo_model_load(model, &(struct emo_model_params){.require_head = false}, &m);
 	if (err) {
 		fprintf(stderr, "%s: cannot load model '%s': %s\n", prog, model, emo_strerror(err));
 		return 1;

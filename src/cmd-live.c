@@ -8,6 +8,7 @@
  * set a flag and write one byte. */
 #include <errno.h>
 #include <getopt.h>
+#include <math.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -19,11 +20,11 @@
 
 #include "cli.h"
 #include "emotop/model.h"
-#include "emotop/ops.h"
+#include "ops.h"
 #include "emotop/session.h"
 #include "emotop/source.h"
 #include "emotop/stream.h"
-#include "emotop/tui.h"
+#include "tui.h"
 
 static volatile sig_atomic_t got_signal;
 static int sig_pipe[2] = {-1, -1};
@@ -114,37 +115,6 @@ static const char *quality_name(int q)
 	return q == EMO_RESAMPLE_BEST ? "best" : q == EMO_RESAMPLE_MEDIUM ? "medium" : "fast";
 }
 
-static int write_event_record(struct emo_session_writer *w,
-			      const struct emo_model *m, const struct emo_event *ev)
-{
-	char detail[160];
-	switch (ev->type) {
-	case EMO_EVENT_RESULT:
-		return emo_session_write_window(w, m, &ev->result, ev->latency_s);
-	case EMO_EVENT_SPEECH:
-		return emo_session_write_speech(w, ev->t0, ev->t1);
-	case EMO_EVENT_OVERRUN:
-		return emo_session_write_event(w, ev->t0, "overrun",
-					       "analysis fell behind; oldest audio skipped",
-					       (int64_t)ev->count);
-	case EMO_EVENT_PAUSE:
-		return emo_session_write_event(w, ev->t0, ev->count ? "pause" : "resume",
-					       NULL, 0);
-	case EMO_EVENT_ERROR:
-		snprintf(detail, sizeof detail, "%s", emo_strerror(ev->error));
-		return emo_session_write_event(w, ev->t0,
-					       ev->error == EMO_E_DEVICE ? "device_error" : "error",
-					       detail, 0);
-	case EMO_EVENT_RECORD_ERROR:
-		snprintf(detail, sizeof detail, "recording stopped: %s",
-			 emo_strerror(ev->error));
-		return emo_session_write_event(w, ev->t0, "recording_error", detail, 0);
-	case EMO_EVENT_END:
-		return 0;
-	}
-	return 0;
-}
-
 /* Refuses, before anything is opened, a recording that would replace an
  * existing file without --force, or the input file in any case. */
 static int check_record_path(const char *rec, const char *input, bool force)
@@ -171,16 +141,51 @@ static int check_record_path(const char *rec, const char *input, bool force)
 	return 0;
 }
 
-int cmd_live(int argc, char **argv)
+/* What the command line asked for. */
+struct live_opts {
+	struct emo_source_config sc;
+	struct emo_stream_config stc;
+	const char *model_dir, *log_path, *note, *truth_path;
+	bool no_tui, want_log;
+	long threads;
+};
+
+/* A running session: everything set_up() opened, released by tear_down(). */
+struct live {
+	const struct live_opts *o;
+	struct emo_model *m;
+	struct emo_source *src;
+	struct emo_stream *st;
+	struct emo_session_writer *logw, *outw;
+	struct emo_tui *tui;
+	struct emo_tui_cue *cues;
+	int num_cues;
+	const char *log_path;
+	char auto_log[64];
+	const char *labels[EMO_MAX_LABELS]; /* outlive the TUI */
+	struct emo_session_info info;
+	bool paused;
+	char rec_path[256];                 /* 'r' in the TUI */
+};
+
+/* How the event loop ended. */
+struct live_end {
+	const char *reason;
+	int end_error, record_error;
+};
+
+/* Options into *o. Returns -1 to go on, or the exit status (help, usage). */
+static int parse_live(int argc, char **argv, struct live_opts *o)
 {
-	struct emo_source_config sc = emo_source_config_default();
-	struct emo_stream_config stc = emo_stream_config_default();
-	const char *model_dir = default_model(), *log_path = NULL, *note = NULL;
-	const char *truth_path = NULL;
-	struct emo_tui_cue *cues = NULL;
-	int num_cues = 0;
-	bool no_tui = !isatty(STDOUT_FILENO), want_log = false;
-	long threads = 2;
+	*o = (struct live_opts){
+		.sc = emo_source_config_default(),
+		.stc = emo_stream_config_default(),
+		.model_dir = default_model(),
+		.no_tui = !isatty(STDOUT_FILENO),
+		.threads = 2,
+	};
+	struct emo_source_config *sc = &o->sc;
+	struct emo_stream_config *stc = &o->stc;
 	double d;
 	static const struct option opts[] = {
 		{"device", required_argument, 0, 'd'},
@@ -205,123 +210,116 @@ int cmd_live(int argc, char **argv)
 	};
 	int c;
 	while ((c = getopt_long(argc, argv, "d:i:m:l:r:t:h", opts, NULL)) != -1) {
-		int r = vad_option(c, optarg, &stc.analyzer.vad, "live");
+		int r = vad_option(c, optarg, &stc->analyzer.vad, "live");
 		if (r < 0)
 			return -r;
 		if (r)
 			continue;
 		switch (c) {
-		case 'd': sc.device = optarg; break;
-		case 'i': sc.kind = EMO_SOURCE_FILE; sc.path = optarg; break;
-		case OPT_FAST: sc.paced = false; break;
+		case 'd': sc->device = optarg; break;
+		case 'i': sc->kind = EMO_SOURCE_FILE; sc->path = optarg; break;
+		case OPT_FAST: sc->paced = false; break;
 		case OPT_SPEED:
-			if (!parse_double(optarg, 0.01, 1000, &sc.speed))
+			if (!parse_double(optarg, 0.01, 1000, &sc->speed))
 				return usage_error("live", "--speed wants 0.01..1000, not '%s'", optarg);
 			break;
-		case 'm': model_dir = optarg; break;
-		case OPT_NOTUI: no_tui = true; break;
-		case 'l': want_log = true; log_path = strcmp(optarg, "auto") ? optarg : NULL; break;
-		case 'r': stc.record_path = optarg; break;
+		case 'm': o->model_dir = optarg; break;
+		case OPT_NOTUI: o->no_tui = true; break;
+		case 'l': o->want_log = true; o->log_path = strcmp(optarg, "auto") ? optarg : NULL; break;
+		case 'r': stc->record_path = optarg; break;
 		case OPT_WINDOW:
 			if (!parse_double(optarg, 0.1, 60, &d))
 				return usage_error("live", "--window wants 0.1..60 seconds, not '%s'", optarg);
-			stc.analyzer.window_s = d;
+			stc->analyzer.window_s = d;
 			break;
 		case OPT_HOP:
 			if (!parse_double(optarg, 0.01, 60, &d))
 				return usage_error("live", "--hop wants 0.01..60 seconds, not '%s'", optarg);
-			stc.analyzer.hop_s = d;
+			stc->analyzer.hop_s = d;
 			break;
 		case OPT_SMOOTH:
 			if (!parse_double(optarg, 0.01, 1, &d))
 				return usage_error("live", "--smoothing wants 0.01..1, not '%s'", optarg);
-			stc.analyzer.ema_alpha = (float)d;
+			stc->analyzer.ema_alpha = (float)d;
 			break;
 		case OPT_RESAMPLE:
-			stc.quality = emo_resample_quality_parse(optarg);
-			if ((int)stc.quality < 0)
+			stc->quality = emo_resample_quality_parse(optarg);
+			if ((int)stc->quality < 0)
 				return usage_error("live", "--resample wants best, medium or fast, not '%s'", optarg);
 			break;
 		case 't':
-			if (!parse_int(optarg, 1, 256, &threads))
+			if (!parse_int(optarg, 1, 256, &o->threads))
 				return usage_error("live", "--threads wants 1..256, not '%s'", optarg);
 			break;
-		case OPT_NOTE: note = optarg; break;
-		case OPT_FORCE: stc.record_replace = true; break;
-		case OPT_TRUTH: truth_path = optarg; break;
+		case OPT_NOTE: o->note = optarg; break;
+		case OPT_FORCE: stc->record_replace = true; break;
+		case OPT_TRUTH: o->truth_path = optarg; break;
 		case 'h': fputs(live_help, stdout); fputs(vad_options_help, stdout); return 0;
 		default: return EXIT_USAGE;
 		}
 	}
 	if (optind < argc)
 		return usage_error("live", "unexpected argument '%s'", argv[optind]);
-	int rc = check_window_options("live", &stc.analyzer);
+	int rc = check_window_options("live", &stc->analyzer);
 	if (rc)
 		return rc;
-	if (truth_path && read_cues(truth_path, &cues, &num_cues))
-		return 1;
-	rc = check_record_path(stc.record_path, sc.kind == EMO_SOURCE_FILE ?
-				   sc.path : NULL, stc.record_replace);
-	if (rc) {
-		free(cues);
-		return rc;
-	}
-	emo_ops_set_threads((int)threads);
+	rc = check_record_path(stc->record_path, sc->kind == EMO_SOURCE_FILE ?
+				   sc->path : NULL, stc->record_replace);
+	return rc ? rc : -1;
+}
 
-	struct emo_model *m = NULL;
-	int err = load_model_or_explain(model_dir, &m);
-	if (err) {
-		free(cues);
+/* Opens model, source, logs, stream and TUI, in the order that keeps a
+ * refusal from leaving files behind, and starts the stream. 0 or 1 (said). */
+static int set_up(struct live *L)
+{
+	const struct live_opts *o = L->o;
+	emo_set_threads((int)o->threads);
+	if (o->truth_path && read_cues(o->truth_path, &L->cues, &L->num_cues))
 		return 1;
-	}
-	char default_log[64];
-
-	int status = 1;
-	const char *labels[EMO_MAX_LABELS]; /* outlives the TUI */
-	struct emo_source *src = NULL;
-	struct emo_stream *st = NULL;
-	struct emo_session_writer *logw = NULL, *outw = NULL;
-	struct emo_tui *tui = NULL;
-	err = emo_source_open(&sc, &src);
+	if (load_model_or_explain(o->model_dir, &L->m))
+		return 1;
+	int err = emo_source_open(&o->sc, &L->src);
 	if (err) {
 		if (err != EMO_E_NODEVICE) /* that one was explained already */
 			fprintf(stderr, "%s: cannot open %s: %s\n", prog,
-				sc.path ? sc.path : "the input device", emo_strerror(err));
-		goto out;
+				o->sc.path ? o->sc.path : "the input device", emo_strerror(err));
+		return 1;
 	}
 	/* the log before the stream, which creates the recording: a refused
 	 * log must not leave a new recording behind */
-	if (want_log && !log_path) {
-		err = emo_session_writer_open_auto(default_log, sizeof default_log, &logw);
-		log_path = default_log;
-	} else if (log_path) {
-		err = emo_session_writer_open(log_path, NULL, &logw);
+	L->log_path = o->log_path;
+	if (o->want_log && !o->log_path) {
+		err = emo_session_writer_open_auto(L->auto_log, sizeof L->auto_log, &L->logw);
+		L->log_path = L->auto_log;
+	} else if (o->log_path) {
+		err = emo_session_writer_open(o->log_path, NULL, &L->logw);
 	}
 	if (err) {
 		fprintf(stderr, "%s: cannot write the session log: %s\n", prog,
 			emo_strerror(err));
-		goto out;
+		return 1;
 	}
-	err = emo_stream_create(m, src, &stc, &st);
+	err = emo_stream_create(L->m, L->src, &o->stc, &L->st);
 	if (err) {
 		fprintf(stderr, "%s: cannot start analysis: %s\n", prog, emo_strerror(err));
-		goto out;
+		return 1;
 	}
-	if (no_tui)
-		emo_session_writer_open(NULL, stdout, &outw);
-	struct emo_session_info info = {
-		.source_kind = sc.kind == EMO_SOURCE_FILE ? "file" : "device",
-		.source_name = sc.kind == EMO_SOURCE_FILE ? sc.path : emo_source_name(src),
-		.source_rate = emo_source_rate(src),
-		.source_channels = emo_source_channels(src),
-		.model = m, .analysis = &stc.analyzer,
-		.resample = quality_name(stc.quality), .recording = stc.record_path,
-		.threads = (int)threads,
+	if (o->no_tui)
+		emo_session_writer_open(NULL, stdout, &L->outw);
+	const bool file = o->sc.kind == EMO_SOURCE_FILE;
+	L->info = (struct emo_session_info){
+		.source_kind = file ? "file" : "device",
+		.source_name = file ? o->sc.path : emo_source_name(L->src),
+		.source_rate = emo_source_rate(L->src),
+		.source_channels = emo_source_channels(L->src),
+		.model = L->m, .analysis = &o->stc.analyzer,
+		.resample = quality_name(o->stc.quality), .recording = o->stc.record_path,
+		.threads = (int)o->threads,
 	};
-	if (logw)
-		emo_session_write_header(logw, &info);
-	if (outw)
-		emo_session_write_header(outw, &info);
+	if (L->logw)
+		emo_session_write_header(L->logw, &L->info);
+	if (L->outw)
+		emo_session_write_header(L->outw, &L->info);
 
 	if (pipe(sig_pipe) == 0) {
 		struct sigaction sa = {.sa_handler = on_signal};
@@ -332,134 +330,210 @@ int cmd_live(int argc, char **argv)
 	}
 	signal(SIGPIPE, SIG_IGN);
 
-	if (!no_tui) {
-		const char *base = strrchr(info.source_name, '/');
-		for (int i = 0; i < emo_model_num_labels(m); i++)
-			labels[i] = emo_model_label(m, i);
+	if (!o->no_tui) {
+		const char *base = strrchr(L->info.source_name, '/');
+		for (int i = 0; i < emo_model_num_labels(L->m); i++)
+			L->labels[i] = emo_model_label(L->m, i);
 		struct emo_tui_config tc = {
-			.num_labels = emo_model_num_labels(m), .labels = labels,
-			.model_name = emo_model_name(m), .stream = st,
-			.source_name = base ? base + 1 : info.source_name,
-			.source_is_file = sc.kind == EMO_SOURCE_FILE,
-			.log_path = log_path, .record_path = stc.record_path,
-			.note = note, .analysis = &stc.analyzer,
-			.cues = cues, .num_cues = num_cues,
+			.num_labels = emo_model_num_labels(L->m), .labels = L->labels,
+			.model_name = emo_model_name(L->m),
+			.source_name = base ? base + 1 : L->info.source_name,
+			.source_is_file = file,
+			.log_path = L->log_path, .record_path = o->stc.record_path,
+			.note = o->note, .analysis = &o->stc.analyzer,
+			.cues = L->cues, .num_cues = L->num_cues,
 		};
-		if ((err = emo_tui_create(&tc, &tui))) {
+		if ((err = emo_tui_create(&tc, &L->tui))) {
 			fprintf(stderr, "%s: cannot start the TUI: %s (use --no-tui)\n",
 				prog, emo_strerror(err));
-			goto out;
+			return 1;
 		}
 	}
-	if ((err = emo_stream_start(st))) {
-		emo_tui_destroy(tui);
-		tui = NULL;
-		fprintf(stderr, "%s: cannot start %s: %s\n", prog, info.source_name,
+	if ((err = emo_stream_start(L->st))) {
+		emo_tui_destroy(L->tui);
+		L->tui = NULL;
+		fprintf(stderr, "%s: cannot start %s: %s\n", prog, L->info.source_name,
 			emo_strerror(err));
-		goto out;
+		return 1;
 	}
+	return 0;
+}
 
-	const char *reason = "end of input";
-	int end_error = 0, record_error = 0;
+/* What a key asked for in the live TUI, done on the stream. */
+static void tui_action(struct live *L, enum emo_tui_action a)
+{
+	struct emo_stream_stats s;
+	float sm = emo_stream_get_smoothing(L->st);
+	switch (a) {
+	case EMO_TUI_PAUSE:
+		L->paused = !L->paused;
+		emo_stream_set_paused(L->st, L->paused);
+		emo_tui_message(L->tui, L->paused ? "analysis paused (space resumes)" :
+				"analysis resumed");
+		break;
+	case EMO_TUI_RECORD:
+		emo_stream_get_stats(L->st, &s);
+		if (s.recording) {
+			emo_stream_set_recording(L->st, NULL);
+			emo_tui_set_recording(L->tui, NULL);
+			emo_tui_message(L->tui, "recording stopped");
+		} else {
+			emo_session_unique_name(L->rec_path, sizeof L->rec_path, ".wav");
+			emo_stream_set_recording(L->st, L->rec_path);
+			emo_tui_set_recording(L->tui, L->rec_path);
+			char b[300];
+			snprintf(b, sizeof b, "recording to %s", L->rec_path);
+			emo_tui_message(L->tui, b);
+		}
+		break;
+	case EMO_TUI_SMOOTH_MORE: /* less weight on the newest window */
+		emo_stream_set_smoothing(L->st, fmaxf(0.05f, sm - 0.1f));
+		break;
+	case EMO_TUI_SMOOTH_LESS:
+		emo_stream_set_smoothing(L->st, fminf(1.0f, sm + 0.1f));
+		break;
+	default:
+		break;
+	}
+}
+
+/* Events to the logs and the TUI until the input ends, a signal comes or
+ * the user quits. */
+static struct live_end event_loop(struct live *L)
+{
+	struct live_end e = {.reason = "end of input"};
 	bool stopping = false, ended = false, input_done = false;
 	while (!ended) {
 		struct pollfd pf[3] = {
-			{.fd = emo_stream_fd(st), .events = POLLIN},
+			{.fd = emo_stream_fd(L->st), .events = POLLIN},
 			{.fd = sig_pipe[0], .events = POLLIN},
-			{.fd = tui ? STDIN_FILENO : -1, .events = POLLIN},
+			{.fd = L->tui ? STDIN_FILENO : -1, .events = POLLIN},
 		};
-		poll(pf, 3, tui ? emo_tui_timeout_ms(tui) : 500);
+		poll(pf, 3, L->tui ? emo_tui_timeout_ms(L->tui) : 500);
 		if (got_signal && !stopping) {
-			reason = got_signal == SIGINT ? "interrupted (SIGINT)" :
-				 got_signal == SIGTERM ? "terminated (SIGTERM)" : "hangup (SIGHUP)";
+			e.reason = got_signal == SIGINT ? "interrupted (SIGINT)" :
+				   got_signal == SIGTERM ? "terminated (SIGTERM)" : "hangup (SIGHUP)";
 			stopping = true;
-			emo_stream_stop(st); /* queues the END event */
+			emo_stream_stop(L->st); /* queues the END event */
 		}
 		struct emo_event ev;
-		while (emo_stream_next_event(st, &ev)) {
+		while (emo_stream_next_event(L->st, &ev)) {
 			if (ev.type == EMO_EVENT_END) {
 				/* the TUI stays up showing the last result until q */
-				ended = !tui || stopping;
+				ended = !L->tui || stopping;
 				input_done = true;
 				if (ev.error)
-					end_error = ev.error;
+					e.end_error = ev.error;
 			}
 			if (ev.type == EMO_EVENT_ERROR)
-				end_error = ev.error;
+				e.end_error = ev.error;
 			if (ev.type == EMO_EVENT_RECORD_ERROR) {
-				record_error = ev.error;
-				if (tui)
-					emo_tui_message(tui, "recording: write failed (disk "
+				e.record_error = ev.error;
+				if (L->tui) {
+					emo_tui_set_recording(L->tui, NULL);
+					emo_tui_message(L->tui, "recording: write failed (disk "
 						       "full?); recording stopped, analysis "
 						       "goes on");
+				}
 			}
-			if (logw && write_event_record(logw, m, &ev) && tui)
-				emo_tui_message(tui, "session log: write failed (disk full?); "
+			if (L->logw && emo_session_write_stream_event(L->logw, L->m, &ev) && L->tui)
+				emo_tui_message(L->tui, "session log: write failed (disk full?); "
 					       "analysis goes on, the log so far is intact");
-			if (outw)
-				write_event_record(outw, m, &ev);
-			if (tui)
-				emo_tui_event(tui, &ev);
+			if (L->outw)
+				emo_session_write_stream_event(L->outw, L->m, &ev);
+			if (L->tui)
+				emo_tui_event(L->tui, &ev);
 		}
-		if (tui && !stopping) {
-			int action = emo_tui_update(tui);
+		if (L->tui && !stopping) {
+			struct emo_stream_stats s;
+			emo_stream_get_stats(L->st, &s);
+			emo_tui_set_stats(L->tui, &s, emo_stream_get_smoothing(L->st));
+			enum emo_tui_action action = emo_tui_update(L->tui);
 			if (action == EMO_TUI_QUIT) {
 				if (!input_done)
-					reason = "stopped by the user";
+					e.reason = "stopped by the user";
 				stopping = true;
-				emo_stream_stop(st);
+				emo_stream_stop(L->st);
 				ended = input_done;
+			} else {
+				tui_action(L, action);
 			}
 		}
 		if (got_signal && input_done)
 			ended = true;
 	}
-	emo_stream_stop(st);
+	return e;
+}
+
+/* The end record, the closing line and the exit status. */
+static int summary(struct live *L, struct live_end *e)
+{
+	emo_stream_stop(L->st);
 	struct emo_stream_stats stats;
-	emo_stream_get_stats(st, &stats);
+	emo_stream_get_stats(L->st, &stats);
 	char why[200];
-	if (end_error && !got_signal) {
+	if (e->end_error && !got_signal) {
 		snprintf(why, sizeof why, "%s: %s",
-			 end_error == EMO_E_DEVICE ? "input device error" : "error",
-			 emo_strerror(end_error));
-		reason = why;
+			 e->end_error == EMO_E_DEVICE ? "input device error" : "error",
+			 emo_strerror(e->end_error));
+		e->reason = why;
 	}
-	if (logw)
-		emo_session_write_end(logw, reason, &stats);
-	if (outw)
-		emo_session_write_end(outw, reason, &stats);
-	emo_tui_destroy(tui);
-	tui = NULL;
+	if (L->logw)
+		emo_session_write_end(L->logw, e->reason, &stats);
+	if (L->outw)
+		emo_session_write_end(L->outw, e->reason, &stats);
+	emo_tui_destroy(L->tui);
+	L->tui = NULL;
 	emo_log_set_handler(stderr_log, NULL);
-	if (!no_tui)
+	if (!L->o->no_tui)
 		fprintf(stderr, "%s: %s; %.1f s analysed, %llu window(s)%s%s\n", prog,
-			reason, stats.audio_s, (unsigned long long)stats.windows,
-			log_path ? ", log " : "", log_path ? log_path : "");
-	status = got_signal == SIGINT ? 130 : got_signal == SIGTERM ? 143 :
-		 got_signal ? 129 : end_error ? 1 : 0;
-	if (record_error) {
+			e->reason, stats.audio_s, (unsigned long long)stats.windows,
+			L->log_path ? ", log " : "", L->log_path ? L->log_path : "");
+	int status = got_signal == SIGINT ? 130 : got_signal == SIGTERM ? 143 :
+		     got_signal ? 129 : e->end_error ? 1 : 0;
+	if (e->record_error) {
 		fprintf(stderr, "%s: the recording %s stopped early: %s; what was "
 			"written before is intact\n", prog,
-			stc.record_path ? stc.record_path : "", emo_strerror(record_error));
+			L->o->stc.record_path ? L->o->stc.record_path : "",
+			emo_strerror(e->record_error));
 		if (!status)
 			status = 1;
 	}
-	if (logw && emo_session_writer_error(logw)) {
+	if (L->logw && emo_session_writer_error(L->logw)) {
 		fprintf(stderr, "%s: the session log %s is incomplete: %s\n", prog,
-			log_path, emo_strerror(emo_session_writer_error(logw)));
+			L->log_path, emo_strerror(emo_session_writer_error(L->logw)));
 		if (!status)
 			status = 1;
 	}
-out:
-	emo_tui_destroy(tui);
-	emo_stream_destroy(st);
-	emo_source_close(src);
+	return status;
+}
+
+static void tear_down(struct live *L)
+{
+	emo_tui_destroy(L->tui);
+	emo_stream_destroy(L->st);
+	emo_source_close(L->src);
 	emo_source_terminate();
-	if (logw)
-		emo_session_writer_close(logw);
-	if (outw)
-		emo_session_writer_close(outw);
-	emo_model_destroy(m);
-	free(cues);
+	if (L->logw)
+		emo_session_writer_close(L->logw);
+	if (L->outw)
+		emo_session_writer_close(L->outw);
+	emo_model_destroy(L->m);
+	free(L->cues);
+}
+
+int cmd_live(int argc, char **argv)
+{
+	struct live_opts o;
+	int rc = parse_live(argc, argv, &o);
+	if (rc >= 0)
+		return rc;
+	struct live L = {.o = &o};
+	int status = 1;
+	if (!set_up(&L)) {
+		struct live_end e = event_loop(&L);
+		status = summary(&L, &e);
+	}
+	tear_down(&L);
 	return status;
 }

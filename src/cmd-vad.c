@@ -98,10 +98,10 @@ int cmd_vad(int argc, char **argv)
 		struct frame_track tr = {0};
 		if (frames)
 			emo_vad_set_frame_callback(v, track_frame, &tr);
-		double tv = now_s();
+		double tv = emo_now();
 		emo_vad_process(v, x, n);
 		emo_vad_finish(v);
-		tv = now_s() - tv;
+		tv = emo_now() - tv;
 		enum { MAXSEG = 4096 };
 		static struct emo_vad_segment segs[MAXSEG];
 		size_t ns = emo_vad_segments(v, 0, INT64_MAX, segs, MAXSEG);

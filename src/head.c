@@ -8,8 +8,9 @@
 #include <string.h>
 
 #include "emotop/error.h"
-#include "emotop/head.h"
-#include "emotop/ops.h"
+#include "head.h"
+#include "internal.h"
+#include "ops.h"
 
 struct lstm_dir {
 	const float *w_ih, *w_hh; /* (4H, D), (4H, H) */
@@ -35,44 +36,15 @@ struct emo_head {
 	const float *cls_w, *cls_b;
 };
 
-static const float *take(const struct emo_safetensors *st, bool *used,
-			 const char *name, int ndim, long d0, long d1, int *err)
+/* A head tensor by name and shape (internal.h's binder). d0 < 0: the
+ * classifier is missing, which the caller reports once. */
+static const float *take(struct emo_binder *b, const char *name, int ndim,
+			 long d0, long d1)
 {
-	if (d0 < 0) /* classifier.weight is missing: said already */
+	if (d0 < 0)
 		return NULL;
-	long i = emo_safetensors_index(st, name);
-	if (i < 0) {
-		emo_err("model: head tensor '%s' is missing from the weights", name);
-		if (!*err)
-			*err = EMO_E_MISSING;
-		return NULL;
-	}
-	const struct emo_tensor *t = emo_safetensors_at(st, (size_t)i);
-	if (!t->data) {
-		emo_err("model: head tensor '%s' is stored as %s; emotop needs "
-			"floating point (F32, F16 or BF16): re-export the model", name,
-			t->dtype_name);
-		if (!*err)
-			*err = EMO_E_UNSUPPORTED;
-		return NULL;
-	}
-	if (t->ndim != ndim || t->shape[0] != d0 || (ndim == 2 && t->shape[1] != d1) ||
-	    !t->data) {
-		if (ndim == 2)
-			emo_err("model: head tensor '%s' has shape [%lld%s%lld] but "
-				"needs [%ld, %ld]", name, (long long)t->shape[0],
-				t->ndim > 1 ? ", " : "", t->ndim > 1 ? (long long)t->shape[1] : 0LL,
-				d0, d1);
-		else
-			emo_err("model: head tensor '%s' has %d dims / %lld rows but "
-				"needs [%ld]", name, t->ndim, (long long)t->shape[0], d0);
-		if (!*err)
-			*err = EMO_E_SHAPE;
-		return NULL;
-	}
-	if (used)
-		used[i] = true;
-	return t->data;
+	return ndim == 2 ? EMO_BIND2(b, d0, d1, "%s", name) :
+			   EMO_BIND1(b, d0, "%s", name);
 }
 
 void emo_head_destroy(struct emo_head *h)
@@ -96,7 +68,7 @@ static int classifier_rows(const struct emo_safetensors *st)
 static int create_bilstm(struct emo_head *h, json_t *hc,
 			 const struct emo_safetensors *st, bool *used)
 {
-	int err = 0;
+	struct emo_binder b = {st, "", used, 0};
 	json_t *v = json_object_get(hc, "hidden_size");
 	h->lstm_h = json_is_integer(v) ? (int)json_integer_value(v) : 256;
 	v = json_object_get(hc, "num_layers");
@@ -127,13 +99,13 @@ static int create_bilstm(struct emo_head *h, json_t *hc,
 		const char *suf = d ? "_reverse" : "";
 		char n[64];
 		snprintf(n, sizeof n, "lstm.weight_ih_l0%s", suf);
-		h->dir[d].w_ih = take(st, used, n, 2, 4L * H, D, &err);
+		h->dir[d].w_ih = take(&b, n, 2, 4L * H, D);
 		snprintf(n, sizeof n, "lstm.weight_hh_l0%s", suf);
-		h->dir[d].w_hh = take(st, used, n, 2, 4L * H, H, &err);
+		h->dir[d].w_hh = take(&b, n, 2, 4L * H, H);
 		snprintf(n, sizeof n, "lstm.bias_ih_l0%s", suf);
-		const float *bi = take(st, used, n, 1, 4L * H, 0, &err);
+		const float *bi = take(&b, n, 1, 4L * H, 0);
 		snprintf(n, sizeof n, "lstm.bias_hh_l0%s", suf);
-		const float *bh = take(st, used, n, 1, 4L * H, 0, &err);
+		const float *bh = take(&b, n, 1, 4L * H, 0);
 		if (bi && bh) {
 			h->dir[d].bias = malloc(sizeof(float) * 4 * (size_t)H);
 			if (!h->dir[d].bias)
@@ -143,22 +115,22 @@ static int create_bilstm(struct emo_head *h, json_t *hc,
 		}
 	}
 	h->num_labels = classifier_rows(st);
-	h->cls_w = take(st, used, "classifier.weight", 2, h->num_labels, 2L * H, &err);
-	h->cls_b = take(st, used, "classifier.bias", 1, h->num_labels, 0, &err);
+	h->cls_w = take(&b, "classifier.weight", 2, h->num_labels, 2L * H);
+	h->cls_b = take(&b, "classifier.bias", 1, h->num_labels, 0);
 	snprintf(h->desc, sizeof h->desc, "bilstm(%d, %s pooling, layer %d)", H,
 		 h->pool_last ? "last" : "mean", layer);
-	return err;
+	return b.err;
 }
 
 static int create_hf(struct emo_head *h, json_t *cfg,
 		     const struct emo_safetensors *st, bool *used)
 {
-	int err = 0;
+	struct emo_binder b = {st, "", used, 0};
 	json_t *v = json_object_get(cfg, "classifier_proj_size");
 	h->proj = json_is_integer(v) ? (int)json_integer_value(v) : 256;
 	if (json_is_true(json_object_get(cfg, "use_weighted_layer_sum"))) {
-		const float *lw = take(st, used, "layer_weights", 1,
-				       h->num_layers + 1, 0, &err);
+		const float *lw = take(&b, "layer_weights", 1,
+				       h->num_layers + 1, 0);
 		if (lw) {
 			h->layer_w = malloc(sizeof(float) * (size_t)(h->num_layers + 1));
 			if (!h->layer_w)
@@ -167,14 +139,14 @@ static int create_hf(struct emo_head *h, json_t *cfg,
 			emo_ops_softmax(h->layer_w, 1, h->num_layers + 1);
 		}
 	}
-	h->proj_w = take(st, used, "projector.weight", 2, h->proj, h->hidden, &err);
-	h->proj_b = take(st, used, "projector.bias", 1, h->proj, 0, &err);
+	h->proj_w = take(&b, "projector.weight", 2, h->proj, h->hidden);
+	h->proj_b = take(&b, "projector.bias", 1, h->proj, 0);
 	h->num_labels = classifier_rows(st);
-	h->cls_w = take(st, used, "classifier.weight", 2, h->num_labels, h->proj, &err);
-	h->cls_b = take(st, used, "classifier.bias", 1, h->num_labels, 0, &err);
+	h->cls_w = take(&b, "classifier.weight", 2, h->num_labels, h->proj);
+	h->cls_b = take(&b, "classifier.bias", 1, h->num_labels, 0);
 	snprintf(h->desc, sizeof h->desc, "hf(projector %d%s)", h->proj,
 		 h->layer_w ? ", weighted layer sum" : "");
-	return err;
+	return b.err;
 }
 
 static bool is_sequence_classification(json_t *cfg)
@@ -190,11 +162,11 @@ static bool is_sequence_classification(json_t *cfg)
 	return false;
 }
 
-int emo_head_create(const void *config_json, const struct emo_safetensors *st,
+int emo_head_create(const json_t *config, const struct emo_safetensors *st,
 		    bool *used, int hidden_size, int num_layers,
 		    struct emo_head **out)
 {
-	json_t *cfg = (json_t *)config_json;
+	json_t *cfg = (json_t *)config; /* jansson's getters are not const */
 	*out = NULL;
 	json_t *hc = json_object_get(cfg, "emotop_head");
 	bool hf = !hc && is_sequence_classification(cfg);

@@ -21,7 +21,8 @@
 
 #include "emotop/error.h"
 #include "emotop/hubert.h"
-#include "emotop/ops.h"
+#include "internal.h"
+#include "ops.h"
 
 struct conv_layer {
 	float *w; /* (cout, k, cin) reordered copy, in h->owned */
@@ -59,13 +60,6 @@ struct emo_hubert_state {
 	int frames; /* T of the last forward */
 	double prof[EMO_HUBERT_PROF_N]; /* seconds per stage, accumulated */
 };
-
-static double prof_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 const double *emo_hubert_profile(const struct emo_hubert_state *s)
 {
@@ -128,10 +122,11 @@ static const char *json_str(json_t *root, const char *key, const char *def)
 	return s ? s : def;
 }
 
-int emo_hubert_config_from_json(const void *config_json, const void *pre_json,
+int emo_hubert_config_from_json(const json_t *config, const json_t *pre_json,
 				struct emo_hubert_config *cfg)
 {
-	json_t *root = (json_t *)config_json;
+	/* jansson's getters take non-const pointers; nothing here modifies */
+	json_t *root = (json_t *)config;
 	json_t *pre = (json_t *)pre_json;
 	int err, n1, n2, n3;
 	memset(cfg, 0, sizeof *cfg);
@@ -218,37 +213,16 @@ int emo_hubert_config_from_json(const void *config_json, const void *pre_json,
 	return 0;
 }
 
-static json_t *load_json_file(const char *path, bool optional, int *err)
-{
-	json_error_t je;
-	*err = 0;
-	FILE *f = fopen(path, "rb");
-	if (!f) {
-		if (optional && errno == ENOENT)
-			return NULL;
-		*err = -errno;
-		emo_err("%s: cannot open: %s", path, emo_strerror(*err));
-		return NULL;
-	}
-	json_t *j = json_loadf(f, JSON_REJECT_DUPLICATES, &je);
-	fclose(f);
-	if (!j) {
-		emo_err("%s:%d:%d: invalid JSON: %s", path, je.line, je.column, je.text);
-		*err = EMO_E_JSON;
-	}
-	return j;
-}
-
 int emo_hubert_config_load(const char *model_dir, struct emo_hubert_config *cfg)
 {
 	char path[4096];
 	int err;
 	snprintf(path, sizeof path, "%s/config.json", model_dir);
-	json_t *c = load_json_file(path, false, &err);
+	json_t *c = emo_json_load_file(path, false, &err);
 	if (!c)
 		return err;
 	snprintf(path, sizeof path, "%s/preprocessor_config.json", model_dir);
-	json_t *p = load_json_file(path, true, &err);
+	json_t *p = emo_json_load_file(path, true, &err);
 	if (err) {
 		json_decref(c);
 		return err;
@@ -260,72 +234,6 @@ int emo_hubert_config_load(const char *model_dir, struct emo_hubert_config *cfg)
 }
 
 /* ---- weights ----------------------------------------------------------- */
-
-struct binder {
-	const struct emo_safetensors *st;
-	const char *prefix;
-	bool *used;
-	int err;
-};
-
-/* Finds prefix+name, checks its shape (ndim dims from `dims`), marks it
- * used. On failure records the first error, logs, returns NULL. */
-static const float *bind(struct binder *b, int ndim, const int64_t *dims,
-			 const char *fmt, ...)
-{
-	char name[256], full[300];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(name, sizeof name, fmt, ap);
-	va_end(ap);
-	snprintf(full, sizeof full, "%s%s", b->prefix, name);
-	char want[128] = "[";
-	for (int i = 0; i < ndim; i++)
-		snprintf(want + strlen(want), sizeof want - strlen(want), "%s%lld",
-			 i ? ", " : "", (long long)dims[i]);
-	strcat(want, "]");
-
-	long idx = emo_safetensors_index(b->st, full);
-	if (idx < 0) {
-		emo_err("model: tensor '%s' %s is missing from the weights", full,
-			want);
-		if (!b->err)
-			b->err = EMO_E_MISSING;
-		return NULL;
-	}
-	const struct emo_tensor *t = emo_safetensors_at(b->st, (size_t)idx);
-	bool ok = t->ndim == ndim;
-	for (int i = 0; ok && i < ndim; i++)
-		ok = t->shape[i] == dims[i];
-	if (!ok) {
-		char got[128] = "[";
-		for (int i = 0; i < t->ndim; i++)
-			snprintf(got + strlen(got), sizeof got - strlen(got), "%s%lld",
-				 i ? ", " : "", (long long)t->shape[i]);
-		strcat(got, "]");
-		emo_err("model: tensor '%s' has shape %s but the config needs %s",
-			full, got, want);
-		if (!b->err)
-			b->err = EMO_E_SHAPE;
-		return NULL;
-	}
-	if (!t->data) {
-		emo_err("model: tensor '%s' is stored as %s; emotop needs floating "
-			"point (F32, F16 or BF16): re-export the model", full,
-			t->dtype_name);
-		if (!b->err)
-			b->err = EMO_E_BADMODEL;
-		return NULL;
-	}
-	if (b->used)
-		b->used[idx] = true;
-	return t->data;
-}
-
-#define D(...) ((const int64_t[]){__VA_ARGS__})
-#define BIND1(b, n0, ...) bind(b, 1, D(n0), __VA_ARGS__)
-#define BIND2(b, n0, n1, ...) bind(b, 2, D(n0, n1), __VA_ARGS__)
-#define BIND3(b, n0, n1, n2, ...) bind(b, 3, D(n0, n1, n2), __VA_ARGS__)
 
 static const char *detect_prefix(const struct emo_safetensors *st)
 {
@@ -372,7 +280,7 @@ int emo_hubert_create(const struct emo_hubert_config *cfg,
 		return -ENOMEM;
 	}
 
-	struct binder b = {st, detect_prefix(st), used, 0};
+	struct emo_binder b = {st, detect_prefix(st), used, 0};
 	float *o = h->owned;
 	for (int i = 0; i < cfg->num_conv; i++) {
 		struct conv_layer *c = &h->conv[i];
@@ -380,29 +288,29 @@ int emo_hubert_create(const struct emo_hubert_config *cfg,
 		c->cout = cfg->conv_dim[i];
 		c->k = cfg->conv_kernel[i];
 		c->s = cfg->conv_stride[i];
-		const float *w = BIND3(&b, c->cout, c->cin, c->k,
+		const float *w = EMO_BIND3(&b, c->cout, c->cin, c->k,
 				       "feature_extractor.conv_layers.%d.conv.weight", i);
 		c->w = o;
 		o += (size_t)c->cout * c->k * c->cin;
 		if (w)
 			emo_ops_conv1d_reorder(c->w, w, c->cout, c->cin, c->k);
 		if (cfg->conv_bias)
-			c->b = BIND1(&b, c->cout,
+			c->b = EMO_BIND1(&b, c->cout,
 				     "feature_extractor.conv_layers.%d.conv.bias", i);
 		if (cfg->feat_norm_layer || i == 0) {
-			c->ln_g = BIND1(&b, c->cout,
+			c->ln_g = EMO_BIND1(&b, c->cout,
 					"feature_extractor.conv_layers.%d.layer_norm.weight", i);
-			c->ln_b = BIND1(&b, c->cout,
+			c->ln_b = EMO_BIND1(&b, c->cout,
 					"feature_extractor.conv_layers.%d.layer_norm.bias", i);
 		}
 	}
 	int C = cfg->conv_dim[cfg->num_conv - 1];
 	if (cfg->feat_proj_layer_norm) {
-		h->fp_ln_g = BIND1(&b, C, "feature_projection.layer_norm.weight");
-		h->fp_ln_b = BIND1(&b, C, "feature_projection.layer_norm.bias");
+		h->fp_ln_g = EMO_BIND1(&b, C, "feature_projection.layer_norm.weight");
+		h->fp_ln_b = EMO_BIND1(&b, C, "feature_projection.layer_norm.bias");
 	}
-	h->fp_w = BIND2(&b, H, C, "feature_projection.projection.weight");
-	h->fp_b = BIND1(&b, H, "feature_projection.projection.bias");
+	h->fp_w = EMO_BIND2(&b, H, C, "feature_projection.projection.weight");
+	h->fp_b = EMO_BIND1(&b, H, "feature_projection.projection.bias");
 
 	/* positional conv: w = g · v / ||v||, the norm taken over all dims
 	 * but 2 (PyTorch weight_norm(dim=2)), under either naming */
@@ -414,9 +322,9 @@ int emo_hubert_create(const struct emo_hubert_config *cfg,
 		gname = "encoder.pos_conv_embed.conv.parametrizations.weight.original0";
 		vname = "encoder.pos_conv_embed.conv.parametrizations.weight.original1";
 	}
-	const float *pg = BIND3(&b, 1, 1, PK, "%s", gname);
-	const float *pv = BIND3(&b, H, H / PG, PK, "%s", vname);
-	h->pos_b = BIND1(&b, H, "encoder.pos_conv_embed.conv.bias");
+	const float *pg = EMO_BIND3(&b, 1, 1, PK, "%s", gname);
+	const float *pv = EMO_BIND3(&b, H, H / PG, PK, "%s", vname);
+	h->pos_b = EMO_BIND1(&b, H, "encoder.pos_conv_embed.conv.bias");
 	h->pos_w = o;
 	if (pg && pv) {
 		size_t n = (size_t)H * (H / PG) * PK;
@@ -436,17 +344,17 @@ int emo_hubert_create(const struct emo_hubert_config *cfg,
 		emo_ops_conv1d_reorder(h->pos_w, tmpw, H, H / PG, PK);
 		free(tmpw);
 	}
-	h->enc_ln_g = BIND1(&b, H, "encoder.layer_norm.weight");
-	h->enc_ln_b = BIND1(&b, H, "encoder.layer_norm.bias");
+	h->enc_ln_g = EMO_BIND1(&b, H, "encoder.layer_norm.weight");
+	h->enc_ln_b = EMO_BIND1(&b, H, "encoder.layer_norm.bias");
 
 	for (int l = 0; l < L; l++) {
 		struct enc_layer *e = &h->layers[l];
 		const char *p = "encoder.layers.%d.";
 		char f[128];
 #define L2(field, n0, n1, suffix) \
-	snprintf(f, sizeof f, "%s%s", p, suffix), e->field = BIND2(&b, n0, n1, f, l)
+	snprintf(f, sizeof f, "%s%s", p, suffix), e->field = EMO_BIND2(&b, n0, n1, f, l)
 #define L1(field, n0, suffix) \
-	snprintf(f, sizeof f, "%s%s", p, suffix), e->field = BIND1(&b, n0, f, l)
+	snprintf(f, sizeof f, "%s%s", p, suffix), e->field = EMO_BIND1(&b, n0, f, l)
 		L2(q_w, H, H, "attention.q_proj.weight");
 		L1(q_b, H, "attention.q_proj.bias");
 		L2(k_w, H, H, "attention.k_proj.weight");
@@ -672,7 +580,7 @@ int emo_hubert_forward(const struct emo_hubert *h, struct emo_hubert_state *s,
 		x = s->norm_in;
 	}
 
-	double tp = prof_now(), tq;
+	double tp = emo_now(), tq;
 	/* feature encoder: (n,1) -> (T, C) */
 	int tin = n;
 	float *bufs[2] = {s->conv_a, s->conv_b};
@@ -692,7 +600,7 @@ int emo_hubert_forward(const struct emo_hubert *h, struct emo_hubert_state *s,
 		x = y;
 		tin = tout;
 	}
-	tq = prof_now();
+	tq = emo_now();
 	s->prof[EMO_HUBERT_PROF_CONV] += tq - tp;
 	tp = tq;
 	const int C = c->conv_dim[c->num_conv - 1];
@@ -717,7 +625,7 @@ int emo_hubert_forward(const struct emo_hubert *h, struct emo_hubert_state *s,
 		h0[i] = proj[i] + s->tmp[i];
 	if (!c->stable_layer_norm)
 		emo_ops_layernorm(h0, h0, h->enc_ln_g, h->enc_ln_b, T, H, eps);
-	tq = prof_now();
+	tq = emo_now();
 	s->prof[EMO_HUBERT_PROF_PROJ] += tq - tp;
 	tp = tq;
 
@@ -732,13 +640,13 @@ int emo_hubert_forward(const struct emo_hubert *h, struct emo_hubert_state *s,
 			for (size_t i = 0; i < TH; i++)
 				out[i] = in[i] + s->tmp[i];
 			emo_ops_layernorm(out, out, e->ln_g, e->ln_b, T, H, eps);
-			tq = prof_now();
+			tq = emo_now();
 			s->prof[EMO_HUBERT_PROF_ATTN] += tq - tp;
 			tp = tq;
 			feed_forward(h, s, e, s->tmp, out, T);
 			add_inplace(out, s->tmp, TH);
 			emo_ops_layernorm(out, out, e->fln_g, e->fln_b, T, H, eps);
-			tq = prof_now();
+			tq = emo_now();
 			s->prof[EMO_HUBERT_PROF_FFN] += tq - tp;
 			tp = tq;
 		} else {
@@ -756,7 +664,7 @@ int emo_hubert_forward(const struct emo_hubert *h, struct emo_hubert_state *s,
 			if (dst != out)
 				emo_ops_layernorm(out, dst, h->enc_ln_g, h->enc_ln_b, T,
 						  H, eps);
-			tq = prof_now();
+			tq = emo_now();
 			s->prof[EMO_HUBERT_PROF_ATTN] += tq - tp; /* whole layer */
 			tp = tq;
 		}

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "emotop/version.h"
 
 /* ---- top level ------------------------------------------------------------ */
 

@@ -6,6 +6,7 @@
 #include <jansson.h>
 #include <math.h>
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,10 +15,15 @@
 
 #include "emotop/error.h"
 #include "emotop/model.h"
+#include "emotop/version.h"
+#include "head.h"
+#include "internal.h"
+#include "ops.h"
 
 struct emo_model {
 	char *dir;
 	char name[128];
+	pthread_mutex_t sha_lock; /* guards sha256, the only state after load */
 	char sha256[65];
 	struct emo_safetensors *st;
 	struct emo_hubert *enc;
@@ -42,11 +48,12 @@ void emo_model_destroy(struct emo_model *m)
 	emo_safetensors_close(m->st);
 	for (int i = 0; i < m->num_labels; i++)
 		free(m->labels[i]);
+	pthread_mutex_destroy(&m->sha_lock);
 	free(m->dir);
 	free(m);
 }
 
-static json_t *read_json(const char *path, bool optional, int *err)
+json_t *emo_json_load_file(const char *path, bool optional, int *err)
 {
 	json_error_t je;
 	*err = 0;
@@ -143,9 +150,17 @@ static int check_digest(struct emo_model *m, const char *dir)
 	return 0;
 }
 
-int emo_model_load(const char *dir, bool require_head, struct emo_model **out)
+struct emo_model_params emo_model_params_default(void)
+{
+	return (struct emo_model_params){.require_head = true};
+}
+
+int emo_model_load(const char *dir, const struct emo_model_params *params,
+		   struct emo_model **out)
 {
 	*out = NULL;
+	struct emo_model_params p = params ? *params : emo_model_params_default();
+	const bool require_head = p.require_head;
 	char path[4096];
 	int err;
 	bool *used = NULL;
@@ -155,6 +170,7 @@ int emo_model_load(const char *dir, bool require_head, struct emo_model **out)
 		free(m);
 		return -ENOMEM;
 	}
+	pthread_mutex_init(&m->sha_lock, NULL);
 	/* name: last path component, without trailing slashes */
 	size_t len = strlen(dir);
 	while (len > 1 && dir[len - 1] == '/')
@@ -165,7 +181,7 @@ int emo_model_load(const char *dir, bool require_head, struct emo_model **out)
 	snprintf(m->name, sizeof m->name, "%.*s", (int)(len - start), dir + start);
 
 	snprintf(path, sizeof path, "%s/config.json", dir);
-	cfg = read_json(path, false, &err);
+	cfg = emo_json_load_file(path, false, &err);
 	if (!cfg) {
 		if (err == -ENOENT)
 			emo_err("%s is not a model directory (no config.json); "
@@ -173,7 +189,7 @@ int emo_model_load(const char *dir, bool require_head, struct emo_model **out)
 		goto fail;
 	}
 	snprintf(path, sizeof path, "%s/preprocessor_config.json", dir);
-	pre = read_json(path, true, &err);
+	pre = emo_json_load_file(path, true, &err);
 	if (err)
 		goto fail;
 	struct emo_hubert_config hc;
@@ -266,7 +282,7 @@ int emo_model_label_index(const struct emo_model *m, const char *name)
 	return -1;
 }
 
-const char *emo_model_sha256(struct emo_model *m)
+static const char *sha256_locked(struct emo_model *m)
 {
 	if (m->sha256[0])
 		return m->sha256;
@@ -290,6 +306,26 @@ const char *emo_model_sha256(struct emo_model *m)
 	for (int i = 0; i < 32; i++)
 		snprintf(m->sha256 + 2 * i, 3, "%02x", md[i]);
 	return m->sha256;
+}
+
+const char *emo_model_sha256(const struct emo_model *cm)
+{
+	/* the digest is a cache: the model stays logically immutable */
+	struct emo_model *m = (struct emo_model *)cm;
+	pthread_mutex_lock(&m->sha_lock);
+	const char *r = sha256_locked(m);
+	pthread_mutex_unlock(&m->sha_lock);
+	return r;
+}
+
+void emo_set_threads(int n)
+{
+	emo_ops_set_threads(n);
+}
+
+int emo_get_threads(void)
+{
+	return emo_ops_get_threads();
 }
 
 int emo_model_state_create(const struct emo_model *m, int max_samples,
@@ -354,4 +390,9 @@ int emo_model_infer(const struct emo_model *m, struct emo_model_state *s,
 			return EMO_E_NONFINITE;
 		}
 	return T;
+}
+
+const char *emo_version(void)
+{
+	return EMOTOP_VERSION_STRING;
 }

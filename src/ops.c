@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "clones.h"
-#include "emotop/ops.h"
+#include "ops.h"
 
 /* OpenBLAS exports these; cblas.h declares them in Debian's package, the
  * prototypes here keep us building against other cblas headers. */

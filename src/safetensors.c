@@ -9,6 +9,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +19,8 @@
 #include <unistd.h>
 
 #include "emotop/error.h"
-#include "emotop/safetensors.h"
+#include "internal.h"
+#include "safetensors.h"
 
 struct emo_safetensors {
 	void *map; /* NULL when the buffer belongs to the caller */
@@ -468,4 +471,60 @@ const char *emo_safetensors_metadata(const struct emo_safetensors *st,
 size_t emo_safetensors_data_size(const struct emo_safetensors *st)
 {
 	return st->data_len;
+}
+
+/* ---- binding tensors to a module (internal.h) ---------------------------- */
+
+/* Finds prefix+name, checks its shape (ndim dims from `dims`), marks it
+ * used. On failure records the first error, logs, returns NULL. */
+const float *emo_bind(struct emo_binder *b, int ndim, const int64_t *dims,
+		      const char *fmt, ...)
+{
+	char name[256], full[300];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(name, sizeof name, fmt, ap);
+	va_end(ap);
+	snprintf(full, sizeof full, "%s%s", b->prefix, name);
+	char want[128] = "[";
+	for (int i = 0; i < ndim; i++)
+		snprintf(want + strlen(want), sizeof want - strlen(want), "%s%lld",
+			 i ? ", " : "", (long long)dims[i]);
+	strcat(want, "]");
+
+	long idx = emo_safetensors_index(b->st, full);
+	if (idx < 0) {
+		emo_err("model: tensor '%s' %s is missing from the weights", full,
+			want);
+		if (!b->err)
+			b->err = EMO_E_MISSING;
+		return NULL;
+	}
+	const struct emo_tensor *t = emo_safetensors_at(b->st, (size_t)idx);
+	bool ok = t->ndim == ndim;
+	for (int i = 0; ok && i < ndim; i++)
+		ok = t->shape[i] == dims[i];
+	if (!ok) {
+		char got[128] = "[";
+		for (int i = 0; i < t->ndim; i++)
+			snprintf(got + strlen(got), sizeof got - strlen(got), "%s%lld",
+				 i ? ", " : "", (long long)t->shape[i]);
+		strcat(got, "]");
+		emo_err("model: tensor '%s' has shape %s but the config needs %s",
+			full, got, want);
+		if (!b->err)
+			b->err = EMO_E_SHAPE;
+		return NULL;
+	}
+	if (!t->data) {
+		emo_err("model: tensor '%s' is stored as %s; emotop needs floating "
+			"point (F32, F16 or BF16): re-export the model", full,
+			t->dtype_name);
+		if (!b->err)
+			b->err = EMO_E_BADMODEL;
+		return NULL;
+	}
+	if (b->used)
+		b->used[idx] = true;
+	return t->data;
 }

@@ -1,10 +1,11 @@
-/* Session logs: JSON Lines writer (and, below, the reader).
- * Records are built with jansson and written one line at a time. Floats
- * are written with 9 significant digits, which round-trips float32 exactly
- * (replay --reanalyze compares bit for bit). */
+/* Session logs, the writing half (session-reader.c reads; the format is
+ * in include/emotop/session.h). Records are built with jansson and written
+ * one line at a time. Floats are written with 9 significant digits, which
+ * round-trips float32 exactly (replay --reanalyze compares bit for bit). */
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -13,6 +14,9 @@
 #include "emotop/affect.h"
 #include "emotop/error.h"
 #include "emotop/session.h"
+#include "head.h"
+#include "session-fields.h"
+#include "emotop/version.h"
 
 struct emo_session_writer {
 	FILE *f;
@@ -152,44 +156,88 @@ int emo_session_writer_open_auto(char *buf, size_t n,
 	return EMO_E_EXISTS;
 }
 
+/* {key: value} for each field of `fields` read from the config */
+static json_t *fields_obj(const struct emo_field *fields, size_t n,
+			  const struct emo_analyzer_config *a)
+{
+	json_t *o = json_object();
+	for (size_t i = 0; o && i < n; i++) {
+		const char *p = (const char *)a + fields[i].offset;
+		json_t *v = fields[i].kind == EMO_FIELD_INT ?
+				    json_integer(*(const int *)p) :
+			    fields[i].kind == EMO_FIELD_FLOAT ?
+				    json_real(*(const float *)p) :
+				    json_real(*(const double *)p);
+		json_object_set_new(o, fields[i].key, v);
+	}
+	return o;
+}
+
 int emo_session_write_header(struct emo_session_writer *w,
 			     const struct emo_session_info *in)
 {
 	char when[64];
 	utc_now(when, sizeof when);
-	const struct emo_analyzer_config *a = in->analysis;
-	const struct emo_vad_config *v = &a->vad;
+	const struct emo_model *m = in->model;
 	json_t *labels = json_array();
-	for (int i = 0; i < emo_model_num_labels(in->model); i++)
-		json_array_append_new(labels, json_string(emo_model_label(in->model, i)));
+	for (int i = 0; i < emo_model_num_labels(m); i++)
+		json_array_append_new(labels, json_string(emo_model_label(m, i)));
+	const struct emo_head *head = emo_model_head(m);
 	json_t *rec = json_pack(
 		"{s:s, s:i, s:s, s:s, s:{s:s, s:s, s:i, s:i}, s:i,"
-		" s:{s:s, s:s, s:s, s:s}, s:o,"
-		" s:{s:f, s:f, s:f, s:f, s:f, s:f},"
-		" s:{s:i, s:f, s:f, s:i, s:i, s:i, s:i, s:f, s:f, s:i},"
-		" s:s, s:s?, s:i}",
+		" s:{s:s, s:s, s:s, s:s}, s:o, s:o, s:o, s:s, s:s?, s:i}",
 		"type", "session", "version", EMO_SESSION_VERSION, "start", when,
 		"generator", "emotop " EMOTOP_VERSION_STRING,
 		"source", "kind", in->source_kind, "name", in->source_name,
 		"rate", in->source_rate, "channels", in->source_channels,
-		"sample_rate", 16000,
-		"model", "name", emo_model_name(in->model), "dir", emo_model_dir(in->model),
-		"sha256", emo_model_sha256(in->model),
-		"head", emo_model_head(in->model) ? emo_head_describe(emo_model_head(in->model)) : "none",
+		"sample_rate", EMO_SAMPLE_RATE,
+		"model", "name", emo_model_name(m), "dir", emo_model_dir(m),
+		"sha256", emo_model_sha256(m),
+		"head", head ? emo_head_describe(head) : "none",
 		"labels", labels,
-		"analysis", "window", a->window_s, "hop", a->hop_s, "min_window",
-		a->min_window_s, "smoothing", (double)a->ema_alpha, "hysteresis",
-		(double)a->hysteresis, "min_confidence", (double)a->min_confidence,
-		"vad", "frame_ms", v->frame_ms, "on", (double)v->threshold_on, "off",
-		(double)v->threshold_off, "hangover_ms", v->hangover_ms, "min_speech_ms",
-		v->min_speech_ms, "min_silence_ms", v->min_silence_ms, "pad_ms",
-		v->pad_ms, "snr_db", (double)v->snr_db, "min_level_dbfs",
-		(double)v->min_level_dbfs, "floor_window_ms", v->floor_window_ms,
+		"analysis", fields_obj(emo_analysis_fields,
+				       sizeof emo_analysis_fields / sizeof *emo_analysis_fields,
+				       in->analysis),
+		"vad", fields_obj(emo_vad_fields,
+				  sizeof emo_vad_fields / sizeof *emo_vad_fields,
+				  in->analysis),
 		"resample", in->resample, "recording", in->recording,
 		/* OpenBLAS partitions work by thread count, which changes the
 		 * last bits of sums: reanalysis uses the same count */
 		"threads", in->threads);
 	return put(w, rec);
+}
+
+int emo_session_write_stream_event(struct emo_session_writer *w,
+				   const struct emo_model *m,
+				   const struct emo_event *ev)
+{
+	char detail[160];
+	switch (ev->type) {
+	case EMO_EVENT_RESULT:
+		return emo_session_write_window(w, m, &ev->result, ev->latency_s);
+	case EMO_EVENT_SPEECH:
+		return emo_session_write_speech(w, ev->t0, ev->t1);
+	case EMO_EVENT_OVERRUN:
+		return emo_session_write_event(w, ev->t0, "overrun",
+					       "analysis fell behind; oldest audio skipped",
+					       (int64_t)ev->count);
+	case EMO_EVENT_PAUSE:
+		return emo_session_write_event(w, ev->t0, ev->count ? "pause" : "resume",
+					       NULL, 0);
+	case EMO_EVENT_ERROR:
+		snprintf(detail, sizeof detail, "%s", emo_strerror(ev->error));
+		return emo_session_write_event(w, ev->t0,
+					       ev->error == EMO_E_DEVICE ? "device_error" : "error",
+					       detail, 0);
+	case EMO_EVENT_RECORD_ERROR:
+		snprintf(detail, sizeof detail, "recording stopped: %s",
+			 emo_strerror(ev->error));
+		return emo_session_write_event(w, ev->t0, "recording_error", detail, 0);
+	case EMO_EVENT_END:
+		return 0;
+	}
+	return 0;
 }
 
 int emo_session_write_window(struct emo_session_writer *w,

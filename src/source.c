@@ -7,6 +7,7 @@
 #include <math.h>
 #include <portaudio.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <sndfile.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -408,7 +409,24 @@ void emo_source_consumed(struct emo_source *s)
 }
 
 struct emo_ring *emo_source_ring(struct emo_source *s) { return s->ring; }
-sem_t *emo_source_wake(struct emo_source *s) { return &s->wake; }
+void emo_source_notify(struct emo_source *s)
+{
+	sem_post(&s->wake);
+}
+
+void emo_source_wait(struct emo_source *s, int timeout_ms)
+{
+	struct timespec dl;
+	clock_gettime(CLOCK_REALTIME, &dl);
+	dl.tv_nsec += (long)timeout_ms % 1000 * 1000000L;
+	dl.tv_sec += timeout_ms / 1000;
+	if (dl.tv_nsec >= 1000000000L) {
+		dl.tv_sec++;
+		dl.tv_nsec -= 1000000000L;
+	}
+	while (sem_timedwait(&s->wake, &dl) == -1 && errno == EINTR)
+		;
+}
 
 bool emo_source_is_device(const struct emo_source *s)
 {

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "emotop/spsc.h"
+#include "spsc.h"
 
 int emo_spsc_init(struct emo_spsc *q, size_t item_size, uint32_t cap)
 {

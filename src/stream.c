@@ -4,7 +4,6 @@
 #include <fcntl.h>
 #include <math.h>
 #include <pthread.h>
-#include <semaphore.h>
 #include <sndfile.h>
 #include <stdalign.h>
 #include <stdatomic.h>
@@ -17,12 +16,13 @@
 #include "emotop/error.h"
 #include "emotop/metrics.h"
 #include "emotop/ring.h"
-#include "emotop/spsc.h"
+#include "internal.h"
+#include "spsc.h"
 #include "emotop/stream.h"
 
 #define QCAP 256  /* events; power of two */
 #define LATN 4096 /* latencies kept for percentiles */
-#define SR 16000
+#define SR EMO_SAMPLE_RATE
 
 struct emo_stream {
 	const struct emo_model *m;
@@ -71,13 +71,6 @@ struct emo_stream_config emo_stream_config_default(void)
 		.record_path = NULL,
 	};
 	return c;
-}
-
-static double wall(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
 static void push_event(struct emo_stream *st, const struct emo_event *ev)
@@ -132,7 +125,7 @@ static void on_result(const struct emo_result *r, void *ud)
 	/* latency means something only when audio arrives at its own pace */
 	double t_audio = emo_source_realtime(st->src) ?
 		time_of(st, (int64_t)llround(r->t1 * SR)) : 0;
-	ev.latency_s = t_audio > 0 ? wall() - t_audio : 0;
+	ev.latency_s = t_audio > 0 ? emo_now() - t_audio : 0;
 	pthread_mutex_lock(&st->mu);
 	st->stats.windows++;
 	st->stats.infer_s += r->infer_s;
@@ -209,7 +202,7 @@ void emo_stream_set_recording(struct emo_stream *st, const char *path)
 	if (path)
 		snprintf(st->rec_req_path, sizeof st->rec_req_path, "%s", path);
 	pthread_mutex_unlock(&st->rec_mu);
-	sem_post(emo_source_wake(st->src));
+	emo_source_notify(st->src);
 }
 
 static void handle_record_request(struct emo_stream *st)
@@ -385,7 +378,7 @@ static int drain_ring(struct emo_stream *st, bool last)
 		}
 		/* capture time of this block: now, less what still waits in
 		 * the ring behind it */
-		double t_read = wall() - emo_ring_available(ring) / rate;
+		double t_read = emo_now() - emo_ring_available(ring) / rate;
 		size_t off = 0;
 		bool flush = last && emo_ring_available(ring) == 0;
 		do {
@@ -447,17 +440,9 @@ static void *analysis_thread(void *arg)
 	struct emo_stream *st = arg;
 	int err = 0, stalled = 0;
 	uint64_t last_frames = 0;
-	double last_change = wall();
+	double last_change = emo_now();
 	while (!atomic_load_explicit(&st->stop, memory_order_acquire)) {
-		struct timespec dl;
-		clock_gettime(CLOCK_REALTIME, &dl);
-		dl.tv_nsec += 50 * 1000000L; /* refresh meters even in silence */
-		if (dl.tv_nsec >= 1000000000L) {
-			dl.tv_sec++;
-			dl.tv_nsec -= 1000000000L;
-		}
-		while (sem_timedwait(emo_source_wake(st->src), &dl) == -1 && errno == EINTR)
-			;
+		emo_source_wait(st->src, 50); /* refresh meters even in silence */
 		int bits = atomic_exchange_explicit(&st->smoothing_bits, 0,
 						    memory_order_relaxed);
 		if (bits) {
@@ -474,9 +459,9 @@ static void *analysis_thread(void *arg)
 		uint64_t fr = emo_source_frames(st->src);
 		if (fr != last_frames) {
 			last_frames = fr;
-			last_change = wall();
+			last_change = emo_now();
 		} else if (emo_source_is_device(st->src) &&
-			   wall() - last_change > STALL_SECONDS) {
+			   emo_now() - last_change > STALL_SECONDS) {
 			emo_err("input device '%s' has delivered no audio for %.0f s: "
 				"unplugged or stalled", emo_source_name(st->src),
 				STALL_SECONDS);
@@ -523,7 +508,7 @@ int emo_stream_fd(const struct emo_stream *st)
 void emo_stream_set_paused(struct emo_stream *st, bool paused)
 {
 	atomic_store_explicit(&st->paused, paused, memory_order_relaxed);
-	sem_post(emo_source_wake(st->src));
+	emo_source_notify(st->src);
 }
 
 void emo_stream_set_smoothing(struct emo_stream *st, float alpha)
@@ -531,7 +516,7 @@ void emo_stream_set_smoothing(struct emo_stream *st, float alpha)
 	int bits;
 	memcpy(&bits, &alpha, sizeof bits);
 	atomic_store_explicit(&st->smoothing_bits, bits, memory_order_relaxed);
-	sem_post(emo_source_wake(st->src));
+	emo_source_notify(st->src);
 }
 
 float emo_stream_get_smoothing(const struct emo_stream *st)
@@ -560,7 +545,7 @@ void emo_stream_stop(struct emo_stream *st)
 		return;
 	/* release: pairs with the thread's acquire load of the flag */
 	atomic_store_explicit(&st->stop, true, memory_order_release);
-	sem_post(emo_source_wake(st->src));
+	emo_source_notify(st->src);
 	pthread_join(st->thread, NULL);
 	st->joined = true;
 	emo_source_stop(st->src);

@@ -14,13 +14,15 @@
 #include "emotop/affect.h"
 #include "emotop/error.h"
 #include "emotop/session.h"
-#include "emotop/tui.h"
+#include "internal.h"
+#include "palette.h"
+#include "tui.h"
 
 #define TIMELINE 240 /* windows kept */
 
 struct emo_tui {
 	struct emo_tui_config cfg;
-	bool color, help, dirty, paused, have_result, ended;
+	bool color, help, dirty, have_result, ended;
 	struct emo_result last;
 	int tl_label[TIMELINE];
 	bool tl_uncertain[TIMELINE];
@@ -40,6 +42,8 @@ struct emo_tui {
 	bool rp_paused;
 	char rec_path[256];
 	bool recording;
+	struct emo_stream_stats stats; /* live: the caller's latest */
+	float smoothing;
 	const char *truth;     /* the cue label at the last result, or NULL */
 	struct emo_affect last_affect; /* of the last result's smoothed probs */
 };
@@ -59,27 +63,12 @@ static void tui_log(enum emo_log_level level, const char *msg, void *ud)
 	pthread_mutex_unlock(&t->msg_mu);
 }
 
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-/* colour pair per emotion name; unknown labels cycle through the rest */
+/* colour per emotion (palette.h): its own colour on a 256-colour
+ * terminal, the nearest basic colour otherwise */
 static int label_color(const char *l, int i)
 {
-	static const struct { const char *name; int color; } map[] = {
-		{"neutral", COLOR_WHITE}, {"neu", COLOR_WHITE}, {"calm", COLOR_CYAN},
-		{"happy", COLOR_YELLOW}, {"hap", COLOR_YELLOW}, {"sad", COLOR_BLUE},
-		{"angry", COLOR_RED}, {"ang", COLOR_RED}, {"fearful", COLOR_MAGENTA},
-		{"disgust", COLOR_GREEN}, {"surprised", COLOR_YELLOW},
-	};
-	for (size_t k = 0; k < sizeof map / sizeof *map; k++)
-		if (!strcasecmp(l, map[k].name))
-			return map[k].color;
-	static const int cycle[] = {COLOR_CYAN, COLOR_GREEN, COLOR_MAGENTA, COLOR_YELLOW};
-	return cycle[i % 4];
+	struct emo_color c = emo_palette(l, i);
+	return COLORS >= 256 ? emo_palette_xterm256(c.hex) : c.basic;
 }
 
 int emo_tui_create(const struct emo_tui_config *cfg, struct emo_tui **out)
@@ -116,6 +105,8 @@ int emo_tui_create(const struct emo_tui_config *cfg, struct emo_tui **out)
 		t->recording = true;
 	}
 	t->shown_level = -120;
+	t->stats.level_db = -120;
+	t->replay = cfg->replay;
 	t->dirty = true;
 	log_target = t;
 	emo_log_set_handler(tui_log, t);
@@ -138,6 +129,19 @@ void emo_tui_destroy(struct emo_tui *t)
 	free(t);
 }
 
+void emo_tui_set_stats(struct emo_tui *t, const struct emo_stream_stats *s,
+		       float smoothing)
+{
+	t->stats = *s;
+	t->smoothing = smoothing;
+}
+
+void emo_tui_set_recording(struct emo_tui *t, const char *path)
+{
+	t->recording = path != NULL;
+	snprintf(t->rec_path, sizeof t->rec_path, "%s", path ? path : "");
+}
+
 void emo_tui_reset(struct emo_tui *t)
 {
 	t->have_result = false;
@@ -148,7 +152,7 @@ void emo_tui_reset(struct emo_tui *t)
 void emo_tui_message(struct emo_tui *t, const char *msg)
 {
 	snprintf(t->msg, sizeof t->msg, "%s", msg);
-	t->msg_time = now_s();
+	t->msg_time = emo_now();
 	t->dirty = true;
 }
 
@@ -191,7 +195,7 @@ void emo_tui_event(struct emo_tui *t, const struct emo_event *ev)
 		break;
 	case EMO_EVENT_OVERRUN:
 		snprintf(buf, sizeof buf, "analysis fell behind: skipped %.2f s of audio",
-			 (double)ev->count / 16000.0);
+			 (double)ev->count / EMO_SAMPLE_RATE);
 		emo_tui_message(t, buf);
 		break;
 	case EMO_EVENT_ERROR:
@@ -440,7 +444,7 @@ static void draw(struct emo_tui *t, const struct emo_stream_stats *s)
 			 (unsigned long long)s->dropped, (unsigned long long)s->skipped,
 			 t->cfg.log_path ? "log " : "no log", t->cfg.log_path ? t->cfg.log_path : "",
 			 s->recording ? "rec " : "rec off", s->recording ? t->rec_path : "",
-			 t->cfg.stream ? (double)emo_stream_get_smoothing(t->cfg.stream) : 0.0);
+			 (double)t->smoothing);
 	attron(A_REVERSE);
 	mvhline(H - 3, 0, ' ', W);
 	mvaddnstr(H - 3, 1, status, W - 2);
@@ -464,7 +468,7 @@ enum emo_tui_action emo_tui_update(struct emo_tui *t)
 	if (t->pending) {
 		t->pending = false;
 		snprintf(t->msg, sizeof t->msg, "%s", t->pending_msg);
-		t->msg_time = now_s();
+		t->msg_time = emo_now();
 		t->dirty = true;
 	}
 	pthread_mutex_unlock(&t->msg_mu);
@@ -477,46 +481,17 @@ enum emo_tui_action emo_tui_update(struct emo_tui *t)
 		}
 		switch (ch) {
 		case 'q': case 'Q': act = EMO_TUI_QUIT; break;
-		case ' ':
-			if (t->replay) {
-				act = EMO_TUI_PAUSE;
-			} else if (t->cfg.stream) {
-				t->paused = !t->paused;
-				emo_stream_set_paused(t->cfg.stream, t->paused);
-				emo_tui_message(t, t->paused ? "analysis paused (space resumes)" :
-						"analysis resumed");
-			}
-			break;
+		case ' ': act = EMO_TUI_PAUSE; break;
 		case 'r': case 'R':
-			if (t->cfg.stream && !t->replay) {
-				struct emo_stream_stats s;
-				emo_stream_get_stats(t->cfg.stream, &s);
-				if (s.recording) {
-					emo_stream_set_recording(t->cfg.stream, NULL);
-					emo_tui_message(t, "recording stopped");
-				} else {
-					emo_session_unique_name(t->rec_path,
-								sizeof t->rec_path, ".wav");
-					emo_stream_set_recording(t->cfg.stream, t->rec_path);
-					char b[300];
-					snprintf(b, sizeof b, "recording to %s", t->rec_path);
-					emo_tui_message(t, b);
-				}
-			}
+			if (!t->replay)
+				act = EMO_TUI_RECORD;
 			break;
 		case '+': case '=':
-			if (t->replay)
-				act = EMO_TUI_FASTER;
-			else if (t->cfg.stream) /* more smoothing: less weight on new */
-				emo_stream_set_smoothing(t->cfg.stream,
-					fmaxf(0.05f, emo_stream_get_smoothing(t->cfg.stream) - 0.1f));
+			/* live: more smoothing, i.e. less weight on the newest */
+			act = t->replay ? EMO_TUI_FASTER : EMO_TUI_SMOOTH_MORE;
 			break;
 		case '-': case '_':
-			if (t->replay)
-				act = EMO_TUI_SLOWER;
-			else if (t->cfg.stream)
-				emo_stream_set_smoothing(t->cfg.stream,
-					fminf(1.0f, emo_stream_get_smoothing(t->cfg.stream) + 0.1f));
+			act = t->replay ? EMO_TUI_SLOWER : EMO_TUI_SMOOTH_LESS;
 			break;
 		case KEY_LEFT: act = EMO_TUI_SEEK_BACK; break;
 		case KEY_RIGHT: act = EMO_TUI_SEEK_FWD; break;
@@ -532,13 +507,10 @@ enum emo_tui_action emo_tui_update(struct emo_tui *t)
 		default: break;
 		}
 	}
-	struct emo_stream_stats s = {0};
-	s.level_db = -120;
-	if (t->cfg.stream)
-		emo_stream_get_stats(t->cfg.stream, &s);
+	const struct emo_stream_stats s = t->stats;
 	if (fabsf(s.level_db - t->shown_level) > 0.5f || s.speech != t->shown_speech)
 		t->dirty = true;
-	double now = now_s();
+	double now = emo_now();
 	if (t->msg[0] && now - t->msg_time > 8) {
 		t->msg[0] = 0;
 		t->dirty = true;

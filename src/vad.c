@@ -11,11 +11,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "emotop/audio.h"
 #include "emotop/error.h"
 #include "clones.h"
 #include "emotop/vad.h"
 
-#define RATE 16000
+#define RATE EMO_SAMPLE_RATE
 #define MAX_FRAME 480      /* 30 ms */
 #define AC_DECIM 4         /* voicing is measured at 4 kHz: pitch needs no more */
 #define AC_LEN 160         /* voicing window at 4 kHz: 40 ms */
@@ -50,22 +51,6 @@ struct emo_vad {
 	emo_vad_frame_fn frame_fn;
 	void *frame_ud;
 };
-
-struct emo_vad_config emo_vad_config_default(void)
-{
-	return (struct emo_vad_config){
-		.frame_ms = 20,
-		.threshold_on = 0.5f,
-		.threshold_off = 0.35f,
-		.hangover_ms = 100,
-		.min_speech_ms = 100,
-		.min_silence_ms = 300,
-		.pad_ms = 100,
-		.snr_db = 9.0f,
-		.min_level_dbfs = -60.0f,
-		.floor_window_ms = 1500,
-	};
-}
 
 static int ms_frames(int ms, int frame_ms)
 {

@@ -37,7 +37,7 @@ static struct emo_model *model(void)
 	char p[4096];
 	t_path(p, sizeof p, "tests/fixtures/model-tiny-bilstm");
 	struct emo_model *m = NULL;
-	CHECK_EQ_INT(emo_model_load(p, true, &m), 0);
+	CHECK_EQ_INT(emo_model_load(p, NULL, &m), 0);
 	return m;
 }
 

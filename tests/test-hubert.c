@@ -11,8 +11,9 @@
 #include <stdbool.h>
 
 #include "emotop/hubert.h"
-#include "emotop/ops.h"
-#include "emotop/safetensors.h"
+#include "ops.h"
+#include "internal.h"
+#include "safetensors.h"
 #include "testlib.h"
 
 static void check_dir(const char *dir)

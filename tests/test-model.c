@@ -8,7 +8,8 @@
 #include <unistd.h>
 
 #include "emotop/model.h"
-#include "emotop/ops.h"
+#include "ops.h"
+#include "safetensors.h"
 #include "testlib.h"
 
 static void check_fixture(const char *name, int nlabels, const char *label0)
@@ -18,7 +19,7 @@ static void check_fixture(const char *name, int nlabels, const char *label0)
 	t_path(dir, sizeof dir, path);
 	fprintf(stderr, "%s\n", name);
 	struct emo_model *m = NULL;
-	CHECK_EQ_INT(emo_model_load(dir, true, &m), 0);
+	CHECK_EQ_INT(emo_model_load(dir, NULL, &m), 0);
 	if (!m)
 		return;
 	CHECK_EQ_INT(emo_model_num_labels(m), nlabels);
@@ -124,7 +125,7 @@ static void expect_load_error(const char *dir, int code, const char *msg)
 {
 	struct emo_model *m = (void *)1;
 	t_last_log[0] = 0;
-	int err = emo_model_load(dir, true, &m);
+	int err = emo_model_load(dir, NULL, &m);
 	fprintf(stderr, "  -> %d \"%s\"\n", err, t_last_log);
 	CHECK_EQ_INT(err, code);
 	CHECK(m == NULL);
@@ -182,7 +183,7 @@ static void test_broken(void)
 	fprintf(stderr, "good copy loads\n");
 	write_variant(st, wpath, NULL, NULL, NULL);
 	struct emo_model *m = NULL;
-	CHECK_EQ_INT(emo_model_load(dir, true, &m), 0);
+	CHECK_EQ_INT(emo_model_load(dir, NULL, &m), 0);
 	emo_model_destroy(m);
 
 	fprintf(stderr, "id2label disagrees with classifier\n");
@@ -228,7 +229,7 @@ static void test_broken(void)
 	t_path(enc, sizeof enc, "tests/fixtures/hubert-tiny-base");
 	fprintf(stderr, "encoder-only model as emotion model\n");
 	expect_load_error(enc, EMO_E_MISSING, "no emotion head");
-	CHECK_EQ_INT(emo_model_load(enc, false, &m), 0);
+	CHECK_EQ_INT(emo_model_load(enc, &(struct emo_model_params){.require_head = false}, &m), 0);
 	emo_model_destroy(m);
 }
 

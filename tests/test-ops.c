@@ -4,8 +4,8 @@
  * Tolerance: 1e-5 absolute + 1e-5 relative for float32 kernels whose
  * reference is float32 PyTorch on unit-scale data (a few ulps of summation
  * order difference over <= 1000 terms). */
-#include "emotop/ops.h"
-#include "emotop/safetensors.h"
+#include "ops.h"
+#include "safetensors.h"
 #include "testlib.h"
 
 static struct emo_safetensors *fx;

@@ -5,7 +5,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include "emotop/safetensors.h"
+#include "safetensors.h"
 #include "testlib.h"
 
 static size_t build(uint8_t *buf, size_t cap, const char *json,

@@ -8,7 +8,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
-#include "emotop/spsc.h"
+#include "spsc.h"
 #include "testlib.h"
 
 struct item {

@@ -34,7 +34,7 @@ int main(void)
 	char mp[4096], wav[] = "/tmp/emotop-test-stream-XXXXXX.wav";
 	t_path(mp, sizeof mp, "tests/fixtures/model-tiny-bilstm");
 	struct emo_model *m = NULL;
-	CHECK_EQ_INT(emo_model_load(mp, true, &m), 0);
+	CHECK_EQ_INT(emo_model_load(mp, NULL, &m), 0);
 	if (!m)
 		return t_finish("stream");
 	int fd = mkstemps(wav, 4);

@@ -17,7 +17,12 @@
  * it changes only when another label's smoothed probability exceeds the
  * current one's by `hysteresis`. A result is "uncertain" when its window
  * holds less than min_window_s of speech or the smoothed top probability is
- * below min_confidence. */
+ * below min_confidence.
+ *
+ * Ownership: the caller owns the analyzer (emo_analyzer_destroy); the
+ * model must outlive it. Callbacks run on the calling thread, inside
+ * emo_analyzer_process/finish; a result points into the analyzer and is
+ * valid only during the call. One thread at a time. */
 #ifndef EMOTOP_ANALYZER_H
 #define EMOTOP_ANALYZER_H
 

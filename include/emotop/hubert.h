@@ -19,7 +19,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "emotop/safetensors.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -52,22 +51,11 @@ struct emo_hubert_config {
  * not implement are refused with a message naming the key. */
 int emo_hubert_config_load(const char *model_dir, struct emo_hubert_config *cfg);
 
-/* The same from an already parsed jansson object (json_t *); `pre` may be
- * NULL. Declared with void * so this header does not need jansson.h. */
-int emo_hubert_config_from_json(const void *config_json, const void *pre_json,
-				struct emo_hubert_config *cfg);
-
 struct emo_hubert;
 struct emo_hubert_state;
 
-/* Builds the encoder over tensors in `st` (which must outlive it). Names
- * may carry a "hubert." or "wav2vec2." prefix. Every expected tensor is
- * checked by name and shape; if `used` is not NULL, used[i] is set for each
- * tensor index i of `st` the encoder consumed (so the caller can reject
- * tensors nobody claims). */
-int emo_hubert_create(const struct emo_hubert_config *cfg,
-		      const struct emo_safetensors *st, bool *used,
-		      struct emo_hubert **out);
+/* Encoders are built by emo_model_load() (model.h) and owned by the
+ * model; emo_model_encoder() gives this view of one. */
 void emo_hubert_destroy(struct emo_hubert *h);
 
 const struct emo_hubert_config *emo_hubert_get_config(const struct emo_hubert *h);

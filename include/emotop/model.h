@@ -7,15 +7,21 @@
  *
  * Every tensor in the weights must be claimed by the encoder or the head: a
  * stray tensor means the config and the weights disagree, and the load
- * fails naming it. The model is immutable and may be shared by threads; a
- * struct emo_model_state (activations, head scratch) belongs to one thread. */
+ * fails naming it.
+ *
+ * Ownership and threads: emo_model_load() returns a model the caller owns
+ * and frees with emo_model_destroy(); it is immutable after loading and may
+ * be shared by any number of threads (emo_model_sha256 computes its cache
+ * under a lock). Every string and pointer a getter returns lives as long as
+ * the model. A struct emo_model_state (activations, head scratch) belongs
+ * to one thread at a time, must not outlive its model, and is freed with
+ * emo_model_state_destroy(). */
 #ifndef EMOTOP_MODEL_H
 #define EMOTOP_MODEL_H
 
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "emotop/head.h"
 #include "emotop/hubert.h"
 
 #ifdef __cplusplus
@@ -26,10 +32,20 @@ extern "C" {
 
 struct emo_model;
 struct emo_model_state;
+struct emo_head;
 
-/* Loads DIR. With `require_head` false an encoder-only directory loads too
- * (for `emotop embed` and `bench`). */
-int emo_model_load(const char *dir, bool require_head, struct emo_model **out);
+struct emo_model_params {
+	bool require_head; /* default true; false also loads an encoder-only
+			      directory (for embeddings and benchmarks) */
+};
+
+struct emo_model_params emo_model_params_default(void);
+
+/* Loads DIR; `params` NULL means the defaults. On failure *out is NULL, the
+ * return value a negative error (emo_strerror) and the log says what is
+ * wrong with which file. */
+int emo_model_load(const char *dir, const struct emo_model_params *params,
+		   struct emo_model **out);
 void emo_model_destroy(struct emo_model *m);
 
 /* Name shown to people: the directory's last component. */
@@ -42,9 +58,16 @@ const char *emo_model_label(const struct emo_model *m, int i);
 /* Index of a label by name (case-insensitive), or -1. */
 int emo_model_label_index(const struct emo_model *m, const char *name);
 
-/* SHA-256 of model.safetensors as 64 hex digits. Computed on first call
- * (reads the whole file), cached; not thread safe on that first call. */
-const char *emo_model_sha256(struct emo_model *m);
+/* SHA-256 of model.safetensors as 64 hex digits ("unknown" if the file
+ * cannot be read). Computed on the first call (reads the whole file) and
+ * cached; thread safe. */
+const char *emo_model_sha256(const struct emo_model *m);
+
+/* OpenBLAS threads used by every model in the process (default: 1 in the
+ * program; OpenBLAS's own default otherwise). Sums are split by thread, so
+ * the thread count changes the last bits of the results. */
+void emo_set_threads(int n);
+int emo_get_threads(void);
 
 int emo_model_state_create(const struct emo_model *m, int max_samples,
 			   struct emo_model_state **out);

@@ -5,11 +5,14 @@
  * The device callback only writes the ring, bumps atomic counters and
  * posts a semaphore (sem_post is async-signal-safe and lock-free on Linux);
  * it never allocates, locks, logs or does I/O. The file source runs its
- * own thread. */
+ * own thread.
+ *
+ * Ownership: emo_source_open() returns a source the caller owns; close it
+ * with emo_source_close() after every stream using it is destroyed. The
+ * ring and the name it returns live as long as the source. */
 #ifndef EMOTOP_SOURCE_H
 #define EMOTOP_SOURCE_H
 
-#include <semaphore.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -37,9 +40,12 @@ struct emo_source;
 /* Opens the source (device: negotiates a sample rate the device accepts,
  * preferring its default). Does not start it. */
 int emo_source_open(const struct emo_source_config *cfg, struct emo_source **out);
-/* Posted whenever samples arrive or the source ends; the consumer waits on
- * it (and may post it itself to wake its own thread). */
-sem_t *emo_source_wake(struct emo_source *s);
+/* The consumer's wake-up: the source notifies whenever samples arrive or it
+ * ends; emo_source_wait() returns then, or after timeout_ms. The consumer
+ * may notify too, to wake its own thread (stop requests). Both are safe
+ * from any thread; notify is async-signal-safe. */
+void emo_source_notify(struct emo_source *s);
+void emo_source_wait(struct emo_source *s, int timeout_ms);
 int emo_source_start(struct emo_source *s);
 /* Stops capture or the file thread; safe to call twice. */
 void emo_source_stop(struct emo_source *s);

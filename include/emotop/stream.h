@@ -15,7 +15,12 @@
  * ring itself overflows, the capture side drops and counts samples.
  *
  * Stop: emo_stream_stop() sets an atomic flag, wakes the thread and joins
- * it; it returns within one window's computation. */
+ * it; it returns within one window's computation.
+ *
+ * Ownership and lifetime: the caller owns the stream (emo_stream_destroy,
+ * which stops it first). The model and the source are borrowed: both must
+ * outlive the stream. The consumer calls (next_event, set_*, get_stats)
+ * come from one thread; the stream starts the source itself. */
 #ifndef EMOTOP_STREAM_H
 #define EMOTOP_STREAM_H
 

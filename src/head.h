@@ -20,7 +20,9 @@
 #include <stddef.h>
 
 #include "emotop/hubert.h"
-#include "emotop/safetensors.h"
+#include <jansson.h>
+
+#include "safetensors.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -30,11 +32,10 @@ enum emo_head_type { EMO_HEAD_BILSTM, EMO_HEAD_HF };
 
 struct emo_head;
 
-/* Builds the head described by `config_json` (a jansson json_t * of the
- * whole config.json) over tensors in `st`, for an encoder of `hidden_size`
+/* Builds the head described by `config` (the whole config.json) over tensors in `st`, for an encoder of `hidden_size`
  * and `num_layers`. Marks consumed tensors in `used` (may be NULL).
  * When the config describes no head at all, returns 0 with *out NULL. */
-int emo_head_create(const void *config_json, const struct emo_safetensors *st,
+int emo_head_create(const json_t *config, const struct emo_safetensors *st,
 		    bool *used, int hidden_size, int num_layers,
 		    struct emo_head **out);
 void emo_head_destroy(struct emo_head *h);
