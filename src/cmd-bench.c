@@ -18,7 +18,7 @@
 /* ---- bench -------------------------------------------------------------- */
 
 static const char bench_help[] =
-	"Usage: emotop bench [--model DIR] [--seconds S] [--threads N] [--runs R] [--json]\n"
+	"Usage: emotop bench [--model DIR] [--seconds S] [--threads N] [--runs R] [--profile] [--json]\n"
 	"Time the encoder (and head) on S seconds of deterministic test audio:\n"
 	"model load time, per-window time (median and min of R runs), real-time\n"
 	"factor and peak memory.\n"
@@ -26,6 +26,8 @@ static const char bench_help[] =
 	"  -s, --seconds S    window length in seconds (default 3)\n"
 	"  -t, --threads N    OpenBLAS threads (default 1)\n"
 	"  -r, --runs R       timed runs after one warm-up (default 5)\n"
+	"      --profile      time per encoder stage, its GFLOP/s, and the share of\n"
+	"                     the forward spent outside GEMM\n"
 	"      --json         one JSON object instead of text\n";
 
 static int cmp_double(const void *a, const void *b)
@@ -39,13 +41,14 @@ int cmd_bench(int argc, char **argv)
 	const char *model = default_model();
 	double seconds = 3;
 	long threads = 1, runs = 5;
-	bool json = false;
+	bool json = false, profile = false;
 	static const struct option opts[] = {
 		{"model", required_argument, 0, 'm'},
 		{"seconds", required_argument, 0, 's'},
 		{"threads", required_argument, 0, 't'},
 		{"runs", required_argument, 0, 'r'},
 		{"json", no_argument, 0, 'J'},
+		{"profile", no_argument, 0, 'P'},
 		{"help", no_argument, 0, 'h'},
 		{0, 0, 0, 0},
 	};
@@ -66,6 +69,7 @@ int cmd_bench(int argc, char **argv)
 				return usage_error("bench", "--runs wants 1..100000, not '%s'", optarg);
 			break;
 		case 'J': json = true; break;
+		case 'P': profile = true; break;
 		case 'h': fputs(bench_help, stdout); return 0;
 		default: return EXIT_USAGE;
 		}
@@ -107,38 +111,67 @@ int cmd_bench(int argc, char **argv)
 	}
 	double *times = malloc(sizeof(double) * (size_t)runs);
 	emo_hubert_forward(h, s, x, n); /* warm-up: page in weights, BLAS buffers */
+	emo_hubert_profile_reset(s);
 	for (long r = 0; r < runs; r++) {
 		double a = emo_now();
 		emo_hubert_forward(h, s, x, n);
 		times[r] = emo_now() - a;
 	}
 	qsort(times, (size_t)runs, sizeof *times, cmp_double);
-	const double *prof = emo_hubert_profile(s);
-	double ptot = 0;
-	for (int i = 0; i < EMO_HUBERT_PROF_N; i++)
-		ptot += prof[i];
+	const struct emo_hubert_profile *prof = emo_hubert_profile(s);
+	double ptot = 0, other = 0, gflop = 0;
+	for (int i = 0; i < EMO_STAGE_N; i++) {
+		ptot += prof->seconds[i];
+		other += prof->gemm[i] ? 0 : prof->seconds[i];
+		gflop += prof->flops[i] / 1e9 / (double)prof->forwards;
+	}
 	double med = times[runs / 2], mn = times[0];
 	long rss = peak_rss_kib();
-	if (json)
+	if (json) {
 		printf("{\"model\":\"%s\",\"seconds\":%g,\"threads\":%ld,\"runs\":%ld,"
 		       "\"load_s\":%.4f,\"median_s\":%.5f,\"min_s\":%.5f,\"rtf\":%.5f,"
-		       "\"arena_mib\":%.1f,\"peak_rss_mib\":%.1f}\n",
+		       "\"arena_mib\":%.1f,\"peak_rss_mib\":%.1f,\"gflop\":%.3f,"
+		       "\"non_gemm_share\":%.4f,\"blas_core\":\"%s\"",
 		       model, seconds, threads, runs, t_load, med, mn, med / seconds,
-		       emo_hubert_state_bytes(s) / 1048576.0, rss / 1024.0);
-	else
+		       emo_hubert_state_bytes(s) / 1048576.0, rss / 1024.0, gflop,
+		       ptot > 0 ? other / ptot : 0, emo_ops_blas_core());
+		if (profile) {
+			printf(",\"stages\":{");
+			for (int i = 0; i < EMO_STAGE_N; i++)
+				printf("%s\"%s\":{\"ms\":%.3f,\"gflops\":%.1f}", i ? "," : "",
+				       emo_hubert_stage_name(i),
+				       1e3 * prof->seconds[i] / (double)prof->forwards,
+				       prof->seconds[i] > 0 ? prof->flops[i] / prof->seconds[i] / 1e9 : 0);
+			printf("}");
+		}
+		printf("}\n");
+	} else {
 		printf("model        %s (%s, %d layers, hidden %d)\n"
 		       "load         %.3f s (mmap + validation)\n"
-		       "window       %.2f s, %ld thread(s), %ld runs\n"
-		       "per window   median %.1f ms, min %.1f ms\n"
+		       "window       %.2f s, %ld thread(s) (OpenBLAS %s), %ld runs, %.2f GFLOP\n"
+		       "per window   median %.1f ms, min %.1f ms (%.0f GFLOP/s)\n"
 		       "real time    %.4f (%.1fx faster than real time)\n"
 		       "memory       arena %.1f MiB, peak RSS %.1f MiB\n"
-		       "stages       conv %.0f%%, projection+pos %.0f%%, attention %.0f%%, "
-		       "feed-forward %.0f%%\n",
+		       "outside GEMM %.0f%% of the forward\n",
 		       model, cfg.model_type, cfg.num_layers, cfg.hidden_size, t_load,
-		       seconds, threads, runs, med * 1e3, mn * 1e3, med / seconds,
-		       seconds / med, emo_hubert_state_bytes(s) / 1048576.0, rss / 1024.0,
-		       100 * prof[0] / ptot, 100 * prof[1] / ptot, 100 * prof[2] / ptot,
-		       100 * prof[3] / ptot);
+		       seconds, threads, emo_ops_blas_core(), runs, gflop, med * 1e3, mn * 1e3, gflop / med,
+		       med / seconds, seconds / med, emo_hubert_state_bytes(s) / 1048576.0,
+		       rss / 1024.0, ptot > 0 ? 100 * other / ptot : 0);
+		if (profile) {
+			printf("%-14s %9s %6s %9s\n", "stage", "ms/fwd", "share", "GFLOP/s");
+			for (int i = 0; i < EMO_STAGE_N; i++) {
+				if (prof->seconds[i] <= 0)
+					continue;
+				printf("%-14s %9.2f %5.1f%% ", emo_hubert_stage_name(i),
+				       1e3 * prof->seconds[i] / (double)prof->forwards,
+				       100 * prof->seconds[i] / ptot);
+				if (prof->gemm[i])
+					printf("%9.0f\n", prof->flops[i] / prof->seconds[i] / 1e9);
+				else
+					printf("%9s\n", "-");
+			}
+		}
+	}
 	free(times);
 	free(x);
 	emo_hubert_state_destroy(s);

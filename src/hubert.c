@@ -33,6 +33,7 @@ struct conv_layer {
 
 struct enc_layer {
 	const float *q_w, *q_b, *k_w, *k_b, *v_w, *v_b, *o_w, *o_b;
+	float *qkv_w, *qkv_b; /* [q; k; v] stacked (3H, H), (3H): one GEMM */
 	const float *ln_g, *ln_b;
 	const float *ff1_w, *ff1_b, *ff2_w, *ff2_b;
 	const float *fln_g, *fln_b;
@@ -56,14 +57,45 @@ struct emo_hubert_state {
 	float *arena;
 	float *norm_in, *conv_a, *conv_b, *conv_scratch;
 	float *hs; /* (L+1, max_frames, H) */
-	float *q, *k, *v, *ctx, *tmp, *t, *last, *scores, *ff, *pos_scratch;
+	float *qkv, *ctx, *tmp, *t, *last, *scores, *ff, *pos_scratch;
 	int frames; /* T of the last forward */
-	double prof[EMO_HUBERT_PROF_N]; /* seconds per stage, accumulated */
+	struct emo_hubert_profile prof;
+	double mark; /* emo_now() at the end of the last profiled stage */
 };
 
-const double *emo_hubert_profile(const struct emo_hubert_state *s)
+const struct emo_hubert_profile *emo_hubert_profile(const struct emo_hubert_state *s)
 {
-	return s->prof;
+	return &s->prof;
+}
+
+void emo_hubert_profile_reset(struct emo_hubert_state *s)
+{
+	memset(&s->prof, 0, sizeof s->prof);
+	static const enum emo_hubert_stage gemm[] = {
+		EMO_STAGE_CONV, EMO_STAGE_PROJ, EMO_STAGE_POS, EMO_STAGE_QKV,
+		EMO_STAGE_ATTN, EMO_STAGE_OUT, EMO_STAGE_FF1, EMO_STAGE_FF2,
+	};
+	for (size_t i = 0; i < sizeof gemm / sizeof *gemm; i++)
+		s->prof.gemm[gemm[i]] = true;
+}
+
+const char *emo_hubert_stage_name(enum emo_hubert_stage st)
+{
+	static const char *const names[EMO_STAGE_N] = {
+		"conv", "projection", "pos-conv", "qkv", "attention", "softmax",
+		"out-proj", "ff1", "ff2", "gelu", "norm+residual",
+	};
+	return st < EMO_STAGE_N ? names[st] : "?";
+}
+
+/* Charges the time since the last mark to stage `st`, with `flops`. */
+static inline void stage(struct emo_hubert_state *s, enum emo_hubert_stage st,
+			 double flops)
+{
+	double now = emo_now();
+	s->prof.seconds[st] += now - s->mark;
+	s->prof.flops[st] += flops;
+	s->mark = now;
 }
 
 /* ---- config ------------------------------------------------------------ */
@@ -270,7 +302,7 @@ int emo_hubert_create(const struct emo_hubert_config *cfg,
 	const int PK = cfg->pos_conv_kernel, PG = cfg->pos_conv_groups;
 	h->layers = calloc((size_t)L, sizeof *h->layers);
 
-	size_t owned = (size_t)H * PK * (H / PG);
+	size_t owned = (size_t)H * PK * (H / PG) + (size_t)L * (3 * (size_t)H * H + 3 * (size_t)H);
 	for (int i = 0; i < cfg->num_conv; i++)
 		owned += (size_t)cfg->conv_dim[i] * cfg->conv_kernel[i] *
 			 (i ? cfg->conv_dim[i - 1] : 1);
@@ -326,6 +358,7 @@ int emo_hubert_create(const struct emo_hubert_config *cfg,
 	const float *pv = EMO_BIND3(&b, H, H / PG, PK, "%s", vname);
 	h->pos_b = EMO_BIND1(&b, H, "encoder.pos_conv_embed.conv.bias");
 	h->pos_w = o;
+	o += (size_t)H * PK * (H / PG);
 	if (pg && pv) {
 		size_t n = (size_t)H * (H / PG) * PK;
 		float *tmpw = malloc(n * sizeof(float));
@@ -373,6 +406,19 @@ int emo_hubert_create(const struct emo_hubert_config *cfg,
 		L1(fln_b, H, "final_layer_norm.bias");
 #undef L1
 #undef L2
+		e->qkv_w = o;
+		o += 3 * (size_t)H * H;
+		e->qkv_b = o;
+		o += 3 * (size_t)H;
+		const float *const ws[3] = {e->q_w, e->k_w, e->v_w};
+		const float *const bs[3] = {e->q_b, e->k_b, e->v_b};
+		for (int k = 0; k < 3; k++) {
+			if (ws[k])
+				memcpy(e->qkv_w + (size_t)k * H * H, ws[k],
+				       sizeof(float) * (size_t)H * H);
+			if (bs[k])
+				memcpy(e->qkv_b + (size_t)k * H, bs[k], sizeof(float) * (size_t)H);
+		}
 	}
 	/* present in pretraining checkpoints, unused at inference */
 	if (used) {
@@ -473,13 +519,13 @@ int emo_hubert_state_create(const struct emo_hubert *h, int max_samples,
 		c->do_normalize ? (size_t)max_samples : 0, /* norm_in */
 		conv_max, conv_max, conv_scr,
 		(size_t)(c->num_layers + 1) * T * H, /* hs */
-		T * H, T * H, T * H, T * H, T * H, T * H, T * H, /* q k v ctx tmp t last */
+		3 * T * H, T * H, T * H, T * H, T * H, /* qkv ctx tmp t last */
 		(size_t)T * T,                       /* scores */
 		(size_t)T * c->intermediate_size,    /* ff */
 		pos_scr,
 	};
 	float **ptrs[] = {&s->norm_in, &s->conv_a, &s->conv_b, &s->conv_scratch,
-			  &s->hs, &s->q, &s->k, &s->v, &s->ctx, &s->tmp, &s->t,
+			  &s->hs, &s->qkv, &s->ctx, &s->tmp, &s->t,
 			  &s->last, &s->scores, &s->ff, &s->pos_scratch};
 	size_t total = 0;
 	/* each buffer starts on a 64-byte boundary (16 floats) */
@@ -497,6 +543,7 @@ int emo_hubert_state_create(const struct emo_hubert *h, int max_samples,
 		*ptrs[i] = p;
 		p += (sizes[i] + 15) & ~(size_t)15;
 	}
+	emo_hubert_profile_reset(s);
 	*out = s;
 	return 0;
 }
@@ -510,29 +557,36 @@ const float *emo_hubert_hidden(const struct emo_hubert_state *s, int layer)
 
 /* ---- forward ------------------------------------------------------------ */
 
-/* a(T,H) = self-attention of x(T,H); uses s->q, k, v, ctx, scores. */
+/* a(T,H) = self-attention of x(T,H); uses s->qkv, ctx, scores. */
 static void attention(const struct emo_hubert *h, struct emo_hubert_state *s,
 		      const struct enc_layer *e, float *a, const float *x, int T)
 {
 	const int H = h->cfg.hidden_size, NH = h->cfg.num_heads, dh = H / NH;
 	const float scale = 1.0f / sqrtf((float)dh);
-	emo_ops_linear(s->q, H, x, H, e->q_w, e->q_b, T, H, H);
-	emo_ops_linear(s->k, H, x, H, e->k_w, e->k_b, T, H, H);
-	emo_ops_linear(s->v, H, x, H, e->v_w, e->v_b, T, H, H);
+	/* qkv(T, 3H) = x · [W_q; W_k; W_v]ᵀ + [b_q; b_k; b_v]: one GEMM */
+	emo_ops_linear(s->qkv, 3 * H, x, H, e->qkv_w, e->qkv_b, T, H, 3 * H);
+	stage(s, EMO_STAGE_QKV, 2.0 * T * H * 3 * H);
+	double t_soft = 0;
 	for (int hd = 0; hd < NH; hd++) {
-		const float *qh = s->q + hd * dh, *kh = s->k + hd * dh,
-			    *vh = s->v + hd * dh;
+		const float *qh = s->qkv + hd * dh, *kh = s->qkv + H + hd * dh,
+			    *vh = s->qkv + 2 * H + hd * dh;
 		/* scores(T,T) = scale · Q_h(T,dh) · K_h(T,dh)ᵀ; HF scales q
 		 * after its bias, which is the same product */
 		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, dh, scale,
-			    qh, H, kh, H, 0.0f, s->scores, T);
+			    qh, 3 * H, kh, 3 * H, 0.0f, s->scores, T);
+		double t0 = emo_now();
 		emo_ops_softmax(s->scores, T, T);
+		t_soft += emo_now() - t0;
 		/* ctx_h(T,dh) = P(T,T) · V_h(T,dh) */
 		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, dh, T, 1.0f,
-			    s->scores, T, vh, H, 0.0f, s->ctx + hd * dh, H);
+			    s->scores, T, vh, 3 * H, 0.0f, s->ctx + hd * dh, H);
 	}
+	stage(s, EMO_STAGE_ATTN, 4.0 * T * T * H);
+	s->prof.seconds[EMO_STAGE_ATTN] -= t_soft;
+	s->prof.seconds[EMO_STAGE_SOFTMAX] += t_soft;
 	/* a(T,H) = ctx(T,H) · W_o(H,H)ᵀ + b_o */
 	emo_ops_linear(a, H, s->ctx, H, e->o_w, e->o_b, T, H, H);
+	stage(s, EMO_STAGE_OUT, 2.0 * T * H * H);
 }
 
 /* f(T,H) = FFN(x(T,H)); uses s->ff. */
@@ -541,8 +595,11 @@ static void feed_forward(const struct emo_hubert *h, struct emo_hubert_state *s,
 {
 	const int H = h->cfg.hidden_size, FF = h->cfg.intermediate_size;
 	emo_ops_linear(s->ff, FF, x, H, e->ff1_w, e->ff1_b, T, H, FF);
+	stage(s, EMO_STAGE_FF1, 2.0 * T * H * FF);
 	emo_ops_gelu(s->ff, (size_t)T * FF);
+	stage(s, EMO_STAGE_GELU, 0);
 	emo_ops_linear(f, H, s->ff, FF, e->ff2_w, e->ff2_b, T, FF, H);
+	stage(s, EMO_STAGE_FF2, 2.0 * T * FF * H);
 }
 
 static void add_inplace(float *y, const float *x, size_t n)
@@ -563,6 +620,7 @@ int emo_hubert_forward(const struct emo_hubert *h, struct emo_hubert_state *s,
 	const int H = c->hidden_size;
 	const size_t TH = (size_t)T * H;
 	const float eps = c->layer_norm_eps;
+	s->mark = emo_now();
 
 	const float *x = samples;
 	if (c->do_normalize) {
@@ -578,9 +636,9 @@ int emo_hubert_forward(const struct emo_hubert *h, struct emo_hubert_state *s,
 		for (int i = 0; i < n; i++)
 			s->norm_in[i] = (float)(samples[i] - mean) * inv;
 		x = s->norm_in;
+		stage(s, EMO_STAGE_NORM, 0);
 	}
 
-	double tp = emo_now(), tq;
 	/* feature encoder: (n,1) -> (T, C) */
 	int tin = n;
 	float *bufs[2] = {s->conv_a, s->conv_b};
@@ -591,18 +649,18 @@ int emo_hubert_forward(const struct emo_hubert *h, struct emo_hubert_state *s,
 		y = bufs[i & 1];
 		emo_ops_conv1d(y, x, cl->w, cl->b, s->conv_scratch, tin, cl->cin, tout,
 			       cl->cout, cl->k, cl->s, 0, 1);
+		stage(s, EMO_STAGE_CONV, 2.0 * tout * cl->cout * cl->k * cl->cin);
 		if (c->feat_norm_layer)
 			emo_ops_layernorm(y, y, cl->ln_g, cl->ln_b, tout, cl->cout, eps);
 		else if (i == 0) /* one group per channel, over time */
 			emo_ops_groupnorm(y, y, cl->ln_g, cl->ln_b, tout, cl->cout,
 					  cl->cout, eps);
+		stage(s, EMO_STAGE_NORM, 0);
 		emo_ops_gelu(y, (size_t)tout * cl->cout);
+		stage(s, EMO_STAGE_GELU, 0);
 		x = y;
 		tin = tout;
 	}
-	tq = emo_now();
-	s->prof[EMO_HUBERT_PROF_CONV] += tq - tp;
-	tp = tq;
 	const int C = c->conv_dim[c->num_conv - 1];
 
 	/* feature projection: (T,C) -> (T,H) */
@@ -610,9 +668,11 @@ int emo_hubert_forward(const struct emo_hubert *h, struct emo_hubert_state *s,
 	if (h->fp_ln_g) {
 		feat = bufs[c->num_conv & 1]; /* the other ping-pong buffer */
 		emo_ops_layernorm(feat, y, h->fp_ln_g, h->fp_ln_b, T, C, eps);
+		stage(s, EMO_STAGE_NORM, 0);
 	}
 	float *proj = s->t;
 	emo_ops_linear(proj, H, feat, C, h->fp_w, h->fp_b, T, C, H);
+	stage(s, EMO_STAGE_PROJ, 2.0 * T * C * H);
 
 	/* positional conv embedding, keeping T frames (an even kernel's extra
 	 * last frame is dropped, as HF's SamePad does) */
@@ -620,14 +680,16 @@ int emo_hubert_forward(const struct emo_hubert *h, struct emo_hubert_state *s,
 	emo_ops_conv1d(s->tmp, proj, h->pos_w, h->pos_b, s->pos_scratch, T, H, T,
 		       H, c->pos_conv_kernel, 1, c->pos_conv_kernel / 2,
 		       c->pos_conv_groups);
+	stage(s, EMO_STAGE_POS, 2.0 * T * H * c->pos_conv_kernel * (H / c->pos_conv_groups));
 	emo_ops_gelu(s->tmp, TH);
-	for (size_t i = 0; i < TH; i++)
-		h0[i] = proj[i] + s->tmp[i];
-	if (!c->stable_layer_norm)
-		emo_ops_layernorm(h0, h0, h->enc_ln_g, h->enc_ln_b, T, H, eps);
-	tq = emo_now();
-	s->prof[EMO_HUBERT_PROF_PROJ] += tq - tp;
-	tp = tq;
+	stage(s, EMO_STAGE_GELU, 0);
+	if (!c->stable_layer_norm) {
+		emo_ops_add_layernorm(h0, proj, s->tmp, h->enc_ln_g, h->enc_ln_b, T, H, eps);
+	} else {
+		for (size_t i = 0; i < TH; i++)
+			h0[i] = proj[i] + s->tmp[i];
+	}
+	stage(s, EMO_STAGE_NORM, 0);
 
 	const size_t stride = (size_t)s->max_frames * H;
 	for (int l = 0; l < c->num_layers; l++) {
@@ -637,38 +699,32 @@ int emo_hubert_forward(const struct emo_hubert *h, struct emo_hubert_state *s,
 		if (!c->stable_layer_norm) {
 			/* post-norm: x = LN(x + Attn(x)); x = LN'(x + FFN(x)) */
 			attention(h, s, e, s->tmp, in, T);
-			for (size_t i = 0; i < TH; i++)
-				out[i] = in[i] + s->tmp[i];
-			emo_ops_layernorm(out, out, e->ln_g, e->ln_b, T, H, eps);
-			tq = emo_now();
-			s->prof[EMO_HUBERT_PROF_ATTN] += tq - tp;
-			tp = tq;
+			emo_ops_add_layernorm(out, in, s->tmp, e->ln_g, e->ln_b, T, H, eps);
+			stage(s, EMO_STAGE_NORM, 0);
 			feed_forward(h, s, e, s->tmp, out, T);
-			add_inplace(out, s->tmp, TH);
-			emo_ops_layernorm(out, out, e->fln_g, e->fln_b, T, H, eps);
-			tq = emo_now();
-			s->prof[EMO_HUBERT_PROF_FFN] += tq - tp;
-			tp = tq;
+			emo_ops_add_layernorm(out, out, s->tmp, e->fln_g, e->fln_b, T, H, eps);
+			stage(s, EMO_STAGE_NORM, 0);
 		} else {
 			/* pre-norm: x = x + Attn(LN(x)); x = x + FFN(LN'(x)); the
 			 * last layer's output goes through encoder.layer_norm, and
 			 * HF reports only that normalised state */
 			float *dst = l == c->num_layers - 1 ? s->last : out;
 			emo_ops_layernorm(s->t, in, e->ln_g, e->ln_b, T, H, eps);
+			stage(s, EMO_STAGE_NORM, 0);
 			attention(h, s, e, s->tmp, s->t, T);
 			for (size_t i = 0; i < TH; i++)
 				dst[i] = in[i] + s->tmp[i];
 			emo_ops_layernorm(s->t, dst, e->fln_g, e->fln_b, T, H, eps);
+			stage(s, EMO_STAGE_NORM, 0);
 			feed_forward(h, s, e, s->tmp, s->t, T);
 			add_inplace(dst, s->tmp, TH);
 			if (dst != out)
 				emo_ops_layernorm(out, dst, h->enc_ln_g, h->enc_ln_b, T,
 						  H, eps);
-			tq = emo_now();
-			s->prof[EMO_HUBERT_PROF_ATTN] += tq - tp; /* whole layer */
-			tp = tq;
+			stage(s, EMO_STAGE_NORM, 0);
 		}
 	}
+	s->prof.forwards++;
 	s->frames = T;
 	return T;
 }

@@ -16,6 +16,7 @@
  * prototypes here keep us building against other cblas headers. */
 extern void openblas_set_num_threads(int num_threads);
 extern int openblas_get_num_threads(void);
+extern char *openblas_get_corename(void);
 
 void emo_ops_set_threads(int n)
 {
@@ -25,6 +26,11 @@ void emo_ops_set_threads(int n)
 int emo_ops_get_threads(void)
 {
 	return openblas_get_num_threads();
+}
+
+const char *emo_ops_blas_core(void)
+{
+	return openblas_get_corename();
 }
 
 void emo_ops_linear(float *y, int ldy, const float *x, int ldx, const float *w,
@@ -197,6 +203,34 @@ void emo_ops_layernorm(float *y, const float *x, const float *gamma,
 		float rstd = 1.0f / sqrtf(ss / (float)cols + eps);
 		for (int c = 0; c < cols; c++)
 			yr[c] = (xr[c] - mean) * rstd * gamma[c] + beta[c];
+	}
+}
+
+EMO_CLONES
+void emo_ops_add_layernorm(float *y, const float *x, const float *res,
+			   const float *gamma, const float *beta, int rows,
+			   int cols, float eps)
+{
+	for (int r = 0; r < rows; r++) {
+		const float *xr = x + (size_t)r * cols, *rr = res + (size_t)r * cols;
+		float *yr = y + (size_t)r * cols;
+		/* the sum goes to y's row and is normalised there while it is
+		 * in L1: one pass over memory instead of an add pass and the
+		 * norm's passes; the same float operations as add, then norm */
+		float sum = 0.0f;
+		for (int c = 0; c < cols; c++) {
+			yr[c] = xr[c] + rr[c];
+			sum += yr[c];
+		}
+		float mean = sum / (float)cols;
+		float ss = 0.0f;
+		for (int c = 0; c < cols; c++) {
+			float d = yr[c] - mean;
+			ss += d * d;
+		}
+		float rstd = 1.0f / sqrtf(ss / (float)cols + eps);
+		for (int c = 0; c < cols; c++)
+			yr[c] = (yr[c] - mean) * rstd * gamma[c] + beta[c];
 	}
 }
 

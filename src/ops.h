@@ -19,6 +19,8 @@ extern "C" {
 /* OpenBLAS threads used by the GEMMs of this process (1 = single thread). */
 void emo_ops_set_threads(int n);
 int emo_ops_get_threads(void);
+/* The kernel family OpenBLAS chose (or was told: OPENBLAS_CORETYPE). */
+const char *emo_ops_blas_core(void);
 
 /* y(M,N) = x(M,K) · W(N,K)ᵀ + b(N). b may be NULL. ldx, ldy are row strides
  * (in floats) of x and y; pass K and N for packed rows. */
@@ -56,6 +58,11 @@ void emo_ops_conv1d_naive(float *y, const float *x, const float *w,
 /* LayerNorm over each row of x(rows, cols); y may equal x. */
 void emo_ops_layernorm(float *y, const float *x, const float *gamma,
 		       const float *beta, int rows, int cols, float eps);
+/* y = LayerNorm(x + res) row by row, in one pass over memory; y may be x.
+ * Bit-identical to adding, then emo_ops_layernorm. */
+void emo_ops_add_layernorm(float *y, const float *x, const float *res,
+			   const float *gamma, const float *beta, int rows,
+			   int cols, float eps);
 void emo_ops_layernorm_naive(float *y, const float *x, const float *gamma,
 			     const float *beta, int rows, int cols, float eps);
 

@@ -1,12 +1,19 @@
 #!/usr/bin/python3
-"""emotop's encoder vs PyTorch on the same weights and the same 3 s input.
+"""emotop's encoder vs PyTorch on the same weights, window by window.
 
-  tests/bench_vs_torch.py --emotop build/emotop --model DIR [--rounds 5]
+  OPENBLAS_CORETYPE=SkylakeX tests/bench_vs_torch.py --model DIR \
+      [--seconds 2,3,10] [--threads 1] [--rounds 5] [--runs 3]
 
 DIR is an HF-layout hubert-base directory (tests/gen_hubert_fixtures.py
---size full --variant base makes one with random weights). For each thread
-count the two engines run alternately, `rounds` times, so machine noise hits
-both alike; the table shows medians and the ratio torch/emotop.
+--size full --variant base makes one with random weights). For each window
+length and thread count the two engines run alternately, `rounds` times
+(torch: `runs` forwards in this process, steady state; emotop: `emotop
+bench` with `runs` timed forwards after a warm-up), so machine noise hits
+both alike; the table shows the medians and the ratio torch/emotop. Both
+sides use the OpenBLAS kernel family of the environment (set
+OPENBLAS_CORETYPE to choose it); the kernel each side reports, the thread
+counts and whether the CPU has AVX-512 are printed, so a reader can check
+that the comparison is like for like.
 """
 import argparse
 import json
@@ -54,48 +61,70 @@ def time_emotop(exe, model, threads, runs, seconds, env):
     return json.loads(out)
 
 
+def torch_blas_core():
+    import ctypes
+    for name in ('libopenblas.so.0', 'libblas.so.3'):
+        try:
+            lib = ctypes.CDLL(name, mode=os.RTLD_NOLOAD | os.RTLD_LAZY)
+        except OSError:
+            continue
+        if hasattr(lib, 'openblas_get_corename'):
+            lib.openblas_get_corename.restype = ctypes.c_char_p
+            return lib.openblas_get_corename().decode()
+    return 'not OpenBLAS'
+
+
+def cpu_flags():
+    try:
+        for line in open('/proc/cpuinfo'):
+            if line.startswith('flags'):
+                return set(line.split(':', 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--emotop', default='build/emotop')
     ap.add_argument('--model', required=True)
     ap.add_argument('--rounds', type=int, default=5)
     ap.add_argument('--runs', type=int, default=3)
-    ap.add_argument('--seconds', type=float, default=3.0)
-    ap.add_argument('--threads', default='1,2')
-    ap.add_argument('--blas-core', default=None,
-                    help='OPENBLAS_CORETYPE for emotop (default: let emotop '
-                    'choose; "env" keeps the environment\'s)')
+    ap.add_argument('--seconds', default='2,3,10')
+    ap.add_argument('--threads', default='1')
     a = ap.parse_args()
     env = dict(os.environ)
-    if a.blas_core != 'env':
-        env.pop('OPENBLAS_CORETYPE', None)
-        if a.blas_core:
-            env['OPENBLAS_CORETYPE'] = a.blas_core
     m = torch_model(a.model)
-    x = 0.1 * torch.randn(1, int(a.seconds * 16000),
-                          generator=torch.Generator().manual_seed(0))
-    print(f'torch {torch.__version__}, {a.seconds:g} s input, '
-          f'{a.rounds} alternating rounds x {a.runs} runs, OPENBLAS_CORETYPE '
-          f'for emotop: {env.get("OPENBLAS_CORETYPE", "(emotop chooses)")}')
-    print(f'{"threads":>7} {"torch ms":>9} {"emotop ms":>10} {"ratio":>6} '
-          f'{"emotop RTF":>10} {"load s":>7} {"peak MiB":>9}')
+    flags = cpu_flags()
+    print(f'torch {torch.__version__}; AVX-512: {"yes" if "avx512f" in flags else "no"}'
+          f' (bf16: {"yes" if "avx512_bf16" in flags else "no"}); '
+          f'OPENBLAS_CORETYPE={env.get("OPENBLAS_CORETYPE", "(unset)")}; '
+          f'{a.rounds} alternating rounds x {a.runs} runs')
+    print(f'{"seconds":>7} {"threads":>7} {"torch ms":>9} {"emotop ms":>10} {"ratio":>6} '
+          f'{"non-GEMM":>8} {"torch BLAS":>11} {"emotop BLAS":>11} {"torch thr":>9}')
     rows = []
-    for th in [int(t) for t in a.threads.split(',')]:
-        torch_threads.set_threads(th)  # OpenBLAS too: see torch_threads
-        time_torch(m, x, 1)  # warm-up
-        tt, et, last = [], [], None
-        for _ in range(a.rounds):
-            tt.append(time_torch(m, x, a.runs))
-            last = time_emotop(a.emotop, a.model, th, a.runs, a.seconds, env)
-            et.append(last['median_s'])
-        t, e = statistics.median(tt), statistics.median(et)
-        rows.append({'threads': th, 'torch_s': t, 'emotop_s': e,
-                     'ratio': t / e, 'rtf': e / a.seconds,
-                     'load_s': last['load_s'],
-                     'peak_rss_mib': last['peak_rss_mib']})
-        print(f'{th:>7} {t * 1e3:>9.1f} {e * 1e3:>10.1f} {t / e:>5.2f}x '
-              f'{e / a.seconds:>10.4f} {last["load_s"]:>7.3f} '
-              f'{last["peak_rss_mib"]:>9.0f}')
+    for sec in [float(x) for x in a.seconds.split(',')]:
+        x = 0.1 * torch.randn(1, int(sec * 16000),
+                              generator=torch.Generator().manual_seed(0))
+        for th in [int(t) for t in a.threads.split(',')]:
+            blas_threads = torch_threads.set_threads(th)  # OpenBLAS too
+            time_torch(m, x, 1)  # warm-up
+            tt, et, last = [], [], None
+            for _ in range(a.rounds):
+                tt.append(time_torch(m, x, a.runs))
+                last = time_emotop(a.emotop, a.model, th, a.runs, sec, env)
+                et.append(last['median_s'])
+            t, e = statistics.median(tt), statistics.median(et)
+            row = {'seconds': sec, 'threads': th, 'torch_s': t, 'emotop_s': e,
+                   'ratio': t / e, 'torch_all_s': tt, 'emotop_all_s': et,
+                   'non_gemm_share': last.get('non_gemm_share'),
+                   'torch_blas': torch_blas_core(), 'emotop_blas': last.get('blas_core'),
+                   'torch_threads': [torch.get_num_threads(), blas_threads],
+                   'load_s': last['load_s'], 'peak_rss_mib': last['peak_rss_mib']}
+            rows.append(row)
+            print(f'{sec:>7g} {th:>7} {t * 1e3:>9.1f} {e * 1e3:>10.1f} {t / e:>5.2f}x '
+                  f'{100 * (row["non_gemm_share"] or 0):>7.0f}% {row["torch_blas"]:>11} '
+                  f'{str(row["emotop_blas"]):>11} {str(row["torch_threads"]):>9}')
     print(json.dumps(rows))
 
 

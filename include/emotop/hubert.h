@@ -85,15 +85,34 @@ int emo_hubert_forward(const struct emo_hubert *h, struct emo_hubert_state *s,
  * input as in HF's hidden_states[0]; layer num_layers is the final output. */
 const float *emo_hubert_hidden(const struct emo_hubert_state *s, int layer);
 
-/* Seconds spent per stage over all forwards of this state (for bench). */
-enum {
-	EMO_HUBERT_PROF_CONV, /* feature encoder */
-	EMO_HUBERT_PROF_PROJ, /* projection + positional conv */
-	EMO_HUBERT_PROF_ATTN, /* attention blocks (whole layers for large) */
-	EMO_HUBERT_PROF_FFN,  /* feed-forward blocks (base) */
-	EMO_HUBERT_PROF_N,
+/* Where a forward's time goes, accumulated over the forwards of a state
+ * (emotop bench --profile). GEMM stages are the products through BLAS;
+ * the others are emotop's own passes over memory. */
+enum emo_hubert_stage {
+	EMO_STAGE_CONV,     /* feature encoder convolutions (GEMM + im2col) */
+	EMO_STAGE_PROJ,     /* feature projection (GEMM) */
+	EMO_STAGE_POS,      /* positional grouped convolution (GEMM + im2col) */
+	EMO_STAGE_QKV,      /* query/key/value projections (GEMM) */
+	EMO_STAGE_ATTN,     /* per-head scores and context (GEMM) */
+	EMO_STAGE_SOFTMAX,
+	EMO_STAGE_OUT,      /* attention output projection (GEMM) */
+	EMO_STAGE_FF1,      /* feed-forward up-projection (GEMM) */
+	EMO_STAGE_FF2,      /* feed-forward down-projection (GEMM) */
+	EMO_STAGE_GELU,
+	EMO_STAGE_NORM,     /* layer/group norms, residual adds, input scaling */
+	EMO_STAGE_N,
 };
-const double *emo_hubert_profile(const struct emo_hubert_state *s);
+
+struct emo_hubert_profile {
+	double seconds[EMO_STAGE_N];
+	double flops[EMO_STAGE_N]; /* multiply-adds count 2 */
+	bool gemm[EMO_STAGE_N];    /* the stage is BLAS products */
+	long forwards;
+};
+
+const struct emo_hubert_profile *emo_hubert_profile(const struct emo_hubert_state *s);
+void emo_hubert_profile_reset(struct emo_hubert_state *s);
+const char *emo_hubert_stage_name(enum emo_hubert_stage stage);
 
 #ifdef __cplusplus
 }
