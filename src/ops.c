@@ -182,28 +182,32 @@ void emo_ops_conv1d_naive(float *y, const float *x, const float *w,
 		}
 }
 
+/* One row: two passes in float, as PyTorch's CPU kernel; the mean is
+ * removed before squaring so there is no cancellation. yr may be xr. */
+static inline void layernorm_row(float *yr, const float *xr, const float *gamma,
+				 const float *beta, int cols, float eps)
+{
+	float sum = 0.0f;
+	for (int c = 0; c < cols; c++)
+		sum += xr[c];
+	float mean = sum / (float)cols;
+	float ss = 0.0f;
+	for (int c = 0; c < cols; c++) {
+		float d = xr[c] - mean;
+		ss += d * d;
+	}
+	float rstd = 1.0f / sqrtf(ss / (float)cols + eps);
+	for (int c = 0; c < cols; c++)
+		yr[c] = (xr[c] - mean) * rstd * gamma[c] + beta[c];
+}
+
 EMO_CLONES
 void emo_ops_layernorm(float *y, const float *x, const float *gamma,
 		       const float *beta, int rows, int cols, float eps)
 {
-	for (int r = 0; r < rows; r++) {
-		const float *xr = x + (size_t)r * cols;
-		float *yr = y + (size_t)r * cols;
-		/* two passes in float, as PyTorch's CPU kernel; the mean is
-		 * removed before squaring so there is no cancellation */
-		float sum = 0.0f;
-		for (int c = 0; c < cols; c++)
-			sum += xr[c];
-		float mean = sum / (float)cols;
-		float ss = 0.0f;
-		for (int c = 0; c < cols; c++) {
-			float d = xr[c] - mean;
-			ss += d * d;
-		}
-		float rstd = 1.0f / sqrtf(ss / (float)cols + eps);
-		for (int c = 0; c < cols; c++)
-			yr[c] = (xr[c] - mean) * rstd * gamma[c] + beta[c];
-	}
+	for (int r = 0; r < rows; r++)
+		layernorm_row(y + (size_t)r * cols, x + (size_t)r * cols, gamma, beta,
+			      cols, eps);
 }
 
 EMO_CLONES
@@ -217,20 +221,9 @@ void emo_ops_add_layernorm(float *y, const float *x, const float *res,
 		/* the sum goes to y's row and is normalised there while it is
 		 * in L1: one pass over memory instead of an add pass and the
 		 * norm's passes; the same float operations as add, then norm */
-		float sum = 0.0f;
-		for (int c = 0; c < cols; c++) {
-			yr[c] = xr[c] + rr[c];
-			sum += yr[c];
-		}
-		float mean = sum / (float)cols;
-		float ss = 0.0f;
-		for (int c = 0; c < cols; c++) {
-			float d = yr[c] - mean;
-			ss += d * d;
-		}
-		float rstd = 1.0f / sqrtf(ss / (float)cols + eps);
 		for (int c = 0; c < cols; c++)
-			yr[c] = (yr[c] - mean) * rstd * gamma[c] + beta[c];
+			yr[c] = xr[c] + rr[c];
+		layernorm_row(yr, yr, gamma, beta, cols, eps);
 	}
 }
 

@@ -100,6 +100,20 @@ static void test_norms(void)
 	memcpy(inpl, T("ln.x"), sizeof inpl);
 	emo_ops_layernorm(inpl, inpl, T("ln.g"), T("ln.b"), 9, 40, 1e-5f);
 	CHECK(memcmp(inpl, y, sizeof y) == 0);
+	/* residual add fused into the norm: bit-identical to add, then norm
+	 * (ln.x split into halves that sum to it), also in place */
+	float part[9 * 40], r[9 * 40], sum[9 * 40], ref[9 * 40], fused[9 * 40];
+	for (int i = 0; i < 360; i++) {
+		part[i] = 0.5f * T("ln.x")[i] + 0.25f;
+		r[i] = T("ln.x")[i] - part[i];
+		sum[i] = part[i] + r[i];
+	}
+	emo_ops_layernorm(ref, sum, T("ln.g"), T("ln.b"), 9, 40, 1e-5f);
+	emo_ops_add_layernorm(fused, part, r, T("ln.g"), T("ln.b"), 9, 40, 1e-5f);
+	CHECK(memcmp(fused, ref, sizeof ref) == 0);
+	emo_ops_add_layernorm(part, part, r, T("ln.g"), T("ln.b"), 9, 40, 1e-5f);
+	CHECK(memcmp(part, ref, sizeof ref) == 0);
+	t_close("add_layernorm vs torch", ref, T("ln.y"), 360, 1e-5f, 1e-5f);
 
 	const char *gns[] = {"gn", "gn4"};
 	for (int i = 0; i < 2; i++) {
