@@ -39,9 +39,29 @@ const char *default_model(void)
 	return EMOTOP_DEFAULT_MODEL;
 }
 
+enum emo_precision cli_precision = EMO_PRECISION_FP32;
+
+const char precision_help[] =
+	"      --precision P     encoder arithmetic: fp32 (default, exact against\n"
+	"                        PyTorch) or bf16 (faster where the CPU has AVX512_BF16;\n"
+	"                        otherwise fp32 with a warning)\n";
+
+int precision_option(const char *cmd, const char *arg)
+{
+	if (!strcmp(arg, "fp32"))
+		cli_precision = EMO_PRECISION_FP32;
+	else if (!strcmp(arg, "bf16"))
+		cli_precision = EMO_PRECISION_BF16;
+	else
+		return usage_error(cmd, "--precision wants fp32 or bf16, not '%s'", arg);
+	return 0;
+}
+
 int load_model_or_explain(const char *dir, struct emo_model **m)
 {
-	int err = emo_model_load(dir, NULL, m);
+	struct emo_model_params p = emo_model_params_default();
+	p.precision = cli_precision;
+	int err = emo_model_load(dir, &p, m);
 	if (!err)
 		return 0;
 	fprintf(stderr, "%s: cannot load model '%s': %s\n", prog, dir, emo_strerror(err));

@@ -27,6 +27,12 @@ struct emo_model;
 /* emo_model_load with a head, and on failure a message that says what to
  * do (which depends on where the directory came from). */
 int load_model_or_explain(const char *dir, struct emo_model **m);
+/* --precision fp32|bf16 of the analysing commands (load_model_or_explain
+ * uses it). Returns 0, or the usage error's exit status. */
+extern enum emo_precision cli_precision;
+int precision_option(const char *cmd, const char *arg);
+#define PRECISION_LONG_OPTION {"precision", required_argument, 0, OPT_PRECISION}
+extern const char precision_help[];
 bool parse_double(const char *s, double lo, double hi, double *out);
 bool parse_int(const char *s, long lo, long hi, long *out);
 int usage_error(const char *cmd, const char *fmt, const char *arg);
@@ -42,6 +48,7 @@ enum {
 	OPT_VAD_FRAME = 1000, OPT_VAD_ON, OPT_VAD_OFF, OPT_VAD_HANGOVER,
 	OPT_VAD_MIN_SPEECH, OPT_VAD_MIN_SILENCE, OPT_VAD_PAD, OPT_VAD_SNR,
 	OPT_VAD_MIN_LEVEL, OPT_VAD_FLOOR_WINDOW,
+	OPT_PRECISION = 1090,
 	OPT_CLI_BASE = 1100, /* commands number their own long-only options from here */
 };
 

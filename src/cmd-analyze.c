@@ -320,6 +320,9 @@ static int common_option(int c, const char *arg, struct common_opts *o,
 			return -usage_error(cmd, "--smoothing wants 0.01..1, not '%s'", arg);
 		o->cfg.ema_alpha = (float)d;
 		return 1;
+	case OPT_PRECISION:
+		r = precision_option(cmd, arg);
+		return r ? -r : 1;
 	case OPT_QUALITY:
 		o->quality = emo_resample_quality_parse(arg);
 		if (o->quality < 0)
@@ -338,6 +341,7 @@ static int common_option(int c, const char *arg, struct common_opts *o,
 	{"hop", required_argument, 0, OPT_HOP},                               \
 	{"smoothing", required_argument, 0, OPT_SMOOTH},                      \
 	{"resample", required_argument, 0, OPT_QUALITY},                      \
+	PRECISION_LONG_OPTION,                                                \
 	{"help", no_argument, 0, 'h'},                                        \
 	VAD_LONG_OPTIONS
 
@@ -385,6 +389,7 @@ int cmd_analyze(int argc, char **argv)
 		if (c == 'h') {
 			fputs(analyze_help, stdout);
 			fputs(common_help, stdout);
+			fputs(precision_help, stdout);
 			fputs(vad_options_help, stdout);
 			return 0;
 		}
@@ -699,6 +704,7 @@ int cmd_eval(int argc, char **argv)
 		if (c == 'h') {
 			fputs(eval_help, stdout);
 			fputs(common_help, stdout);
+			fputs(precision_help, stdout);
 			fputs(vad_options_help, stdout);
 			return 0;
 		}

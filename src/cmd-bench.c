@@ -13,6 +13,7 @@
 #include "emotop/hubert.h"
 #include "ops.h"
 #include "internal.h"
+#include "linear.h"
 #include "safetensors.h"
 
 /* ---- bench -------------------------------------------------------------- */
@@ -28,7 +29,8 @@ static const char bench_help[] =
 	"  -r, --runs R       timed runs after one warm-up (default 5)\n"
 	"      --profile      time per encoder stage, its GFLOP/s, and the share of\n"
 	"                     the forward spent outside GEMM\n"
-	"      --json         one JSON object instead of text\n";
+	"      --json         one JSON object instead of text\n"
+	"      --precision P  fp32 (default) or bf16 (see 'emotop analyze --help')\n";
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -49,6 +51,7 @@ int cmd_bench(int argc, char **argv)
 		{"runs", required_argument, 0, 'r'},
 		{"json", no_argument, 0, 'J'},
 		{"profile", no_argument, 0, 'P'},
+		PRECISION_LONG_OPTION,
 		{"help", no_argument, 0, 'h'},
 		{0, 0, 0, 0},
 	};
@@ -70,6 +73,12 @@ int cmd_bench(int argc, char **argv)
 			break;
 		case 'J': json = true; break;
 		case 'P': profile = true; break;
+		case OPT_PRECISION: {
+			int r = precision_option("bench", optarg);
+			if (r)
+				return r;
+			break;
+		}
 		case 'h': fputs(bench_help, stdout); return 0;
 		default: return EXIT_USAGE;
 		}
@@ -90,7 +99,7 @@ int cmd_bench(int argc, char **argv)
 		err = emo_safetensors_open(path, &st);
 	}
 	if (!err)
-		err = emo_hubert_create(&cfg, st, NULL, &h);
+		err = emo_hubert_create(&cfg, st, NULL, cli_precision, &h);
 	double t_load = emo_now() - t0;
 	int n = (int)lround(seconds * EMO_SAMPLE_RATE);
 	if (!err)
@@ -131,10 +140,11 @@ int cmd_bench(int argc, char **argv)
 		printf("{\"model\":\"%s\",\"seconds\":%g,\"threads\":%ld,\"runs\":%ld,"
 		       "\"load_s\":%.4f,\"median_s\":%.5f,\"min_s\":%.5f,\"rtf\":%.5f,"
 		       "\"arena_mib\":%.1f,\"peak_rss_mib\":%.1f,\"gflop\":%.3f,"
-		       "\"non_gemm_share\":%.4f,\"blas_core\":\"%s\"",
+		       "\"non_gemm_share\":%.4f,\"blas_core\":\"%s\",\"engine\":\"%s\"",
 		       model, seconds, threads, runs, t_load, med, mn, med / seconds,
 		       emo_hubert_state_bytes(s) / 1048576.0, rss / 1024.0, gflop,
-		       ptot > 0 ? other / ptot : 0, emo_ops_blas_core());
+		       ptot > 0 ? other / ptot : 0, emo_ops_blas_core(),
+		       emo_linear_engine(emo_hubert_precision(h)));
 		if (profile) {
 			printf(",\"stages\":{");
 			for (int i = 0; i < EMO_STAGE_N; i++)
@@ -148,13 +158,14 @@ int cmd_bench(int argc, char **argv)
 	} else {
 		printf("model        %s (%s, %d layers, hidden %d)\n"
 		       "load         %.3f s (mmap + validation)\n"
-		       "window       %.2f s, %ld thread(s) (OpenBLAS %s), %ld runs, %.2f GFLOP\n"
+		       "window       %.2f s, %ld thread(s) (OpenBLAS %s, linear layers: %s), %ld runs, %.2f GFLOP\n"
 		       "per window   median %.1f ms, min %.1f ms (%.0f GFLOP/s)\n"
 		       "real time    %.4f (%.1fx faster than real time)\n"
 		       "memory       arena %.1f MiB, peak RSS %.1f MiB\n"
 		       "outside GEMM %.0f%% of the forward\n",
 		       model, cfg.model_type, cfg.num_layers, cfg.hidden_size, t_load,
-		       seconds, threads, emo_ops_blas_core(), runs, gflop, med * 1e3, mn * 1e3, gflop / med,
+		       seconds, threads, emo_ops_blas_core(),
+		       emo_linear_engine(emo_hubert_precision(h)), runs, gflop, med * 1e3, mn * 1e3, gflop / med,
 		       med / seconds, seconds / med, emo_hubert_state_bytes(s) / 1048576.0,
 		       rss / 1024.0, ptot > 0 ? 100 * other / ptot : 0);
 		if (profile) {

@@ -67,6 +67,7 @@ int cmd_embed(int argc, char **argv)
 		{"layer", required_argument, 0, 'l'},
 		{"output", required_argument, 0, 'o'},
 		{"threads", required_argument, 0, 't'},
+		PRECISION_LONG_OPTION,
 		{"help", no_argument, 0, 'h'},
 		{0, 0, 0, 0},
 	};
@@ -80,7 +81,13 @@ int cmd_embed(int argc, char **argv)
 			if (!parse_int(optarg, 1, 256, &threads))
 				return usage_error("embed", "--threads wants 1..256, not '%s'", optarg);
 			break;
-		case 'h': fputs(embed_help, stdout); return 0;
+		case OPT_PRECISION: {
+			int r = precision_option("embed", optarg);
+			if (r)
+				return r;
+			break;
+		}
+		case 'h': fputs(embed_help, stdout); fputs(precision_help, stdout); return 0;
 		default: return EXIT_USAGE;
 		}
 	}
@@ -88,7 +95,8 @@ int cmd_embed(int argc, char **argv)
 		return usage_error("embed", "%s", "give -o OUT.npy and one audio file");
 	emo_ops_set_threads((int)threads);
 	struct emo_model *m = NULL;
-	int err = emo_model_load(model, &(struct emo_model_params){.require_head = false}, &m);
+	int err = emo_model_load(model, &(struct emo_model_params){
+		.require_head = false, .precision = cli_precision}, &m);
 	if (err) {
 		fprintf(stderr, "%s: cannot load model '%s': %s\n", prog, model, emo_strerror(err));
 		return 1;

@@ -204,6 +204,7 @@ static int parse_live(int argc, char **argv, struct live_opts *o)
 		{"demo-note", required_argument, 0, OPT_NOTE},
 		{"force", no_argument, 0, OPT_FORCE},
 		{"truth", required_argument, 0, OPT_TRUTH},
+		PRECISION_LONG_OPTION,
 		{"help", no_argument, 0, 'h'},
 		VAD_LONG_OPTIONS,
 		{0, 0, 0, 0},
@@ -254,7 +255,15 @@ static int parse_live(int argc, char **argv, struct live_opts *o)
 		case OPT_NOTE: o->note = optarg; break;
 		case OPT_FORCE: stc->record_replace = true; break;
 		case OPT_TRUTH: o->truth_path = optarg; break;
-		case 'h': fputs(live_help, stdout); fputs(vad_options_help, stdout); return 0;
+		case 'h':
+			fputs(live_help, stdout);
+			fputs(precision_help, stdout);
+			fputs(vad_options_help, stdout);
+			return 0;
+		case OPT_PRECISION:
+			if ((r = precision_option("live", optarg)))
+				return r;
+			break;
 		default: return EXIT_USAGE;
 		}
 	}

@@ -22,6 +22,7 @@
 #include "emotop/error.h"
 #include "emotop/hubert.h"
 #include "internal.h"
+#include "linear.h"
 #include "ops.h"
 
 struct conv_layer {
@@ -29,11 +30,15 @@ struct conv_layer {
 	const float *b;
 	const float *ln_g, *ln_b; /* GroupNorm (layer 0, group mode) or LayerNorm */
 	int cin, cout, k, s;
+	/* the convolution as one product over overlapping input rows:
+	 * y(t) = W(cout, k·cin) · x[t·s·cin .. +k·cin) (linear.h) */
+	struct emo_linear *lin;
 };
 
 struct enc_layer {
 	const float *q_w, *q_b, *k_w, *k_b, *v_w, *v_b, *o_w, *o_b;
 	float *qkv_w, *qkv_b; /* [q; k; v] stacked (3H, H), (3H): one GEMM */
+	struct emo_linear *qkv, *o, *ff1, *ff2; /* prepared products (linear.h) */
 	const float *ln_g, *ln_b;
 	const float *ff1_w, *ff1_b, *ff2_w, *ff2_b;
 	const float *fln_g, *fln_b;
@@ -47,6 +52,8 @@ struct emo_hubert {
 	const float *pos_b;
 	const float *enc_ln_g, *enc_ln_b;
 	struct enc_layer *layers;
+	struct emo_linear *fp;
+	enum emo_precision precision;
 	float *owned;
 };
 
@@ -59,6 +66,7 @@ struct emo_hubert_state {
 	float *hs; /* (L+1, max_frames, H) */
 	float *qkv, *ctx, *tmp, *t, *last, *scores, *ff, *pos_scratch;
 	int frames; /* T of the last forward */
+	struct emo_linear_ctx *lctx;
 	struct emo_hubert_profile prof;
 	double mark; /* emo_now() at the end of the last profiled stage */
 };
@@ -284,14 +292,53 @@ void emo_hubert_destroy(struct emo_hubert *h)
 {
 	if (!h)
 		return;
+	for (int l = 0; h->layers && l < h->cfg.num_layers; l++) {
+		emo_linear_destroy(h->layers[l].qkv);
+		emo_linear_destroy(h->layers[l].o);
+		emo_linear_destroy(h->layers[l].ff1);
+		emo_linear_destroy(h->layers[l].ff2);
+	}
+	emo_linear_destroy(h->fp);
+	for (int i = 0; i < h->cfg.num_conv; i++)
+		emo_linear_destroy(h->conv[i].lin);
 	free(h->layers);
 	free(h->owned);
 	free(h);
 }
 
+enum emo_precision emo_hubert_precision(const struct emo_hubert *h)
+{
+	return h->precision;
+}
+
+/* The prepared products of every linear layer, once all weights are bound
+ * (and the encoder is known to be complete). */
+static int prepare_linears(struct emo_hubert *h)
+{
+	const int H = h->cfg.hidden_size, FF = h->cfg.intermediate_size,
+		  C = h->cfg.conv_dim[h->cfg.num_conv - 1];
+	const enum emo_precision p = h->precision;
+	int err = emo_linear_create(h->fp_w, h->fp_b, C, H, p, &h->fp);
+	for (int i = 0; !err && i < h->cfg.num_conv; i++) {
+		struct conv_layer *cl = &h->conv[i];
+		/* the first layer reads raw audio: kept in fp32 */
+		err = emo_linear_create(cl->w, cl->b, cl->k * cl->cin, cl->cout,
+					i ? p : EMO_PRECISION_FP32, &cl->lin);
+	}
+	for (int l = 0; !err && l < h->cfg.num_layers; l++) {
+		struct enc_layer *e = &h->layers[l];
+		if ((err = emo_linear_create(e->qkv_w, e->qkv_b, H, 3 * H, p, &e->qkv)) ||
+		    (err = emo_linear_create(e->o_w, e->o_b, H, H, p, &e->o)) ||
+		    (err = emo_linear_create(e->ff1_w, e->ff1_b, H, FF, p, &e->ff1)))
+			break;
+		err = emo_linear_create(e->ff2_w, e->ff2_b, FF, H, p, &e->ff2);
+	}
+	return err;
+}
+
 int emo_hubert_create(const struct emo_hubert_config *cfg,
 		      const struct emo_safetensors *st, bool *used,
-		      struct emo_hubert **out)
+		      enum emo_precision precision, struct emo_hubert **out)
 {
 	*out = NULL;
 	struct emo_hubert *h = calloc(1, sizeof *h);
@@ -428,9 +475,16 @@ int emo_hubert_create(const struct emo_hubert_config *cfg,
 		if (i >= 0)
 			used[i] = true;
 	}
-	if (b.err) {
+	if (precision == EMO_PRECISION_BF16 && !emo_linear_bf16_available()) {
+		emo_warn("bf16 needs oneDNN and a CPU with AVX512_BF16 (%s); "
+			 "running fp32", emo_linear_engine(EMO_PRECISION_FP32));
+		precision = EMO_PRECISION_FP32;
+	}
+	h->precision = precision;
+	int err = b.err ? b.err : prepare_linears(h);
+	if (err) {
 		emo_hubert_destroy(h);
-		return b.err;
+		return err;
 	}
 	*out = h;
 	return 0;
@@ -472,6 +526,7 @@ void emo_hubert_state_destroy(struct emo_hubert_state *s)
 {
 	if (!s)
 		return;
+	emo_linear_ctx_destroy(s->lctx);
 	free(s->arena);
 	free(s);
 }
@@ -497,6 +552,10 @@ int emo_hubert_state_create(const struct emo_hubert *h, int max_samples,
 	if (!s)
 		return -ENOMEM;
 	s->h = h;
+	if (emo_linear_ctx_create(&s->lctx)) {
+		free(s);
+		return -ENOMEM;
+	}
 	s->max_samples = max_samples;
 	s->max_frames = T;
 	const size_t H = (size_t)c->hidden_size;
@@ -509,6 +568,10 @@ int emo_hubert_state_create(const struct emo_hubert *h, int max_samples,
 		size_t sz = (size_t)to * cl->cout;
 		conv_max = sz > conv_max ? sz : conv_max;
 		size_t scr = emo_ops_conv1d_scratch(to, cl->cin, cl->k, cl->s, 0, 1);
+		/* bf16: overlapping windows are copied out (im2col) for the
+		 * bf16 product, which cannot read overlapping rows */
+		if (h->precision == EMO_PRECISION_BF16 && i > 0 && cl->s < cl->k)
+			scr = (size_t)to * cl->k * cl->cin;
 		conv_scr = scr > conv_scr ? scr : conv_scr;
 		t = to;
 	}
@@ -535,6 +598,7 @@ int emo_hubert_state_create(const struct emo_hubert *h, int max_samples,
 	if (posix_memalign((void **)&s->arena, 64, s->bytes)) {
 		emo_err("hubert: cannot allocate %zu MiB of activations",
 			s->bytes >> 20);
+		emo_linear_ctx_destroy(s->lctx);
 		free(s);
 		return -ENOMEM;
 	}
@@ -564,7 +628,7 @@ static void attention(const struct emo_hubert *h, struct emo_hubert_state *s,
 	const int H = h->cfg.hidden_size, NH = h->cfg.num_heads, dh = H / NH;
 	const float scale = 1.0f / sqrtf((float)dh);
 	/* qkv(T, 3H) = x · [W_q; W_k; W_v]ᵀ + [b_q; b_k; b_v]: one GEMM */
-	emo_ops_linear(s->qkv, 3 * H, x, H, e->qkv_w, e->qkv_b, T, H, 3 * H);
+	emo_linear_run(e->qkv, s->lctx, s->qkv, 3 * H, x, H, T);
 	stage(s, EMO_STAGE_QKV, 2.0 * T * H * 3 * H);
 	double t_soft = 0;
 	for (int hd = 0; hd < NH; hd++) {
@@ -585,7 +649,7 @@ static void attention(const struct emo_hubert *h, struct emo_hubert_state *s,
 	s->prof.seconds[EMO_STAGE_ATTN] -= t_soft;
 	s->prof.seconds[EMO_STAGE_SOFTMAX] += t_soft;
 	/* a(T,H) = ctx(T,H) · W_o(H,H)ᵀ + b_o */
-	emo_ops_linear(a, H, s->ctx, H, e->o_w, e->o_b, T, H, H);
+	emo_linear_run(e->o, s->lctx, a, H, s->ctx, H, T);
 	stage(s, EMO_STAGE_OUT, 2.0 * T * H * H);
 }
 
@@ -594,11 +658,11 @@ static void feed_forward(const struct emo_hubert *h, struct emo_hubert_state *s,
 			 const struct enc_layer *e, float *f, const float *x, int T)
 {
 	const int H = h->cfg.hidden_size, FF = h->cfg.intermediate_size;
-	emo_ops_linear(s->ff, FF, x, H, e->ff1_w, e->ff1_b, T, H, FF);
+	emo_linear_run(e->ff1, s->lctx, s->ff, FF, x, H, T);
 	stage(s, EMO_STAGE_FF1, 2.0 * T * H * FF);
 	emo_ops_gelu(s->ff, (size_t)T * FF);
 	stage(s, EMO_STAGE_GELU, 0);
-	emo_ops_linear(f, H, s->ff, FF, e->ff2_w, e->ff2_b, T, FF, H);
+	emo_linear_run(e->ff2, s->lctx, f, H, s->ff, FF, T);
 	stage(s, EMO_STAGE_FF2, 2.0 * T * FF * H);
 }
 
@@ -647,8 +711,21 @@ int emo_hubert_forward(const struct emo_hubert *h, struct emo_hubert_state *s,
 		const struct conv_layer *cl = &h->conv[i];
 		int tout = emo_ops_conv1d_out_len(tin, cl->k, cl->s, 0);
 		y = bufs[i & 1];
-		emo_ops_conv1d(y, x, cl->w, cl->b, s->conv_scratch, tin, cl->cin, tout,
-			       cl->cout, cl->k, cl->s, 0, 1);
+		const int kc = cl->k * cl->cin;
+		bool done = emo_linear_try(cl->lin, s->lctx, y, cl->cout, x,
+					   cl->s * cl->cin, tout);
+		if (!done && h->precision == EMO_PRECISION_BF16 && i > 0 && cl->s < cl->k) {
+			/* im2col: the k frames under output t are one run of
+			 * k·cin floats at x + t·s·cin */
+			for (int t = 0; t < tout; t++)
+				memcpy(s->conv_scratch + (size_t)t * kc,
+				       x + (size_t)t * cl->s * cl->cin, sizeof(float) * (size_t)kc);
+			done = emo_linear_try(cl->lin, s->lctx, y, cl->cout, s->conv_scratch,
+					      kc, tout);
+		}
+		if (!done)
+			emo_ops_conv1d(y, x, cl->w, cl->b, s->conv_scratch, tin, cl->cin,
+				       tout, cl->cout, cl->k, cl->s, 0, 1);
 		stage(s, EMO_STAGE_CONV, 2.0 * tout * cl->cout * cl->k * cl->cin);
 		if (c->feat_norm_layer)
 			emo_ops_layernorm(y, y, cl->ln_g, cl->ln_b, tout, cl->cout, eps);
@@ -671,7 +748,7 @@ int emo_hubert_forward(const struct emo_hubert *h, struct emo_hubert_state *s,
 		stage(s, EMO_STAGE_NORM, 0);
 	}
 	float *proj = s->t;
-	emo_ops_linear(proj, H, feat, C, h->fp_w, h->fp_b, T, C, H);
+	emo_linear_run(h->fp, s->lctx, proj, H, feat, C, T);
 	stage(s, EMO_STAGE_PROJ, 2.0 * T * C * H);
 
 	/* positional conv embedding, keeping T frames (an even kernel's extra

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "emotop/hubert.h"
+#include "emotop/model.h"
 #include "safetensors.h"
 
 /* Seconds on the monotonic clock: the one clock for latencies, profiles,
@@ -57,6 +58,8 @@ int emo_hubert_config_from_json(const json_t *config, const json_t *pre,
  * tensors nobody claims). */
 int emo_hubert_create(const struct emo_hubert_config *cfg,
 		      const struct emo_safetensors *st, bool *used,
-		      struct emo_hubert **out);
+		      enum emo_precision precision, struct emo_hubert **out);
+/* What it runs at: bf16 requested on a CPU without it is fp32. */
+enum emo_precision emo_hubert_precision(const struct emo_hubert *h);
 
 #endif

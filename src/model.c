@@ -18,6 +18,7 @@
 #include "emotop/version.h"
 #include "head.h"
 #include "internal.h"
+#include "linear.h"
 #include "ops.h"
 
 struct emo_model {
@@ -152,7 +153,8 @@ static int check_digest(struct emo_model *m, const char *dir)
 
 struct emo_model_params emo_model_params_default(void)
 {
-	return (struct emo_model_params){.require_head = true};
+	return (struct emo_model_params){.require_head = true,
+					 .precision = EMO_PRECISION_FP32};
 }
 
 int emo_model_load(const char *dir, const struct emo_model_params *params,
@@ -215,7 +217,7 @@ int emo_model_load(const char *dir, const struct emo_model_params *params,
 		err = -ENOMEM;
 		goto fail;
 	}
-	err = emo_hubert_create(&hc, m->st, used, &m->enc);
+	err = emo_hubert_create(&hc, m->st, used, p.precision, &m->enc);
 	if (err)
 		goto fail;
 	err = emo_head_create(cfg, m->st, used, hc.hidden_size, hc.num_layers,
@@ -264,6 +266,16 @@ fail:
 }
 
 const char *emo_model_name(const struct emo_model *m) { return m->name; }
+
+enum emo_precision emo_model_precision(const struct emo_model *m)
+{
+	return emo_hubert_precision(m->enc);
+}
+
+const char *emo_model_engine(const struct emo_model *m)
+{
+	return emo_linear_engine(emo_hubert_precision(m->enc));
+}
 const char *emo_model_dir(const struct emo_model *m) { return m->dir; }
 const struct emo_hubert *emo_model_encoder(const struct emo_model *m) { return m->enc; }
 const struct emo_head *emo_model_head(const struct emo_model *m) { return m->head; }

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "clones.h"
+#include "linear.h"
 #include "ops.h"
 
 /* OpenBLAS exports these; cblas.h declares them in Debian's package, the
@@ -21,6 +22,7 @@ extern char *openblas_get_corename(void);
 void emo_ops_set_threads(int n)
 {
 	openblas_set_num_threads(n < 1 ? 1 : n);
+	emo_linear_set_threads(n); /* oneDNN's products, when built in */
 }
 
 int emo_ops_get_threads(void)
@@ -182,20 +184,68 @@ void emo_ops_conv1d_naive(float *y, const float *x, const float *w,
 		}
 }
 
+/* Reductions in 16 independent lanes, summed at the end: the compiler
+ * vectorises these (a single running float sum it may not reorder), and
+ * the pairwise-like order is at least as accurate. */
+#define LANES 16
+
+static inline float sum_lanes(const float *x, int n)
+{
+	float acc[LANES] = {0};
+	int i = 0;
+	for (; i + LANES <= n; i += LANES)
+		for (int k = 0; k < LANES; k++)
+			acc[k] += x[i + k];
+	float s = 0.0f;
+	for (int k = 0; k < LANES; k++)
+		s += acc[k];
+	for (; i < n; i++)
+		s += x[i];
+	return s;
+}
+
+/* sum of (x - m)² */
+static inline float sumsq_lanes(const float *x, float m, int n)
+{
+	float acc[LANES] = {0};
+	int i = 0;
+	for (; i + LANES <= n; i += LANES)
+		for (int k = 0; k < LANES; k++) {
+			float d = x[i + k] - m;
+			acc[k] += d * d;
+		}
+	float s = 0.0f;
+	for (int k = 0; k < LANES; k++)
+		s += acc[k];
+	for (; i < n; i++)
+		s += (x[i] - m) * (x[i] - m);
+	return s;
+}
+
+static inline float max_lanes(const float *x, int n)
+{
+	float acc[LANES];
+	int i = 0;
+	for (int k = 0; k < LANES; k++)
+		acc[k] = x[0];
+	for (; i + LANES <= n; i += LANES)
+		for (int k = 0; k < LANES; k++)
+			acc[k] = x[i + k] > acc[k] ? x[i + k] : acc[k];
+	float m = acc[0];
+	for (int k = 1; k < LANES; k++)
+		m = acc[k] > m ? acc[k] : m;
+	for (; i < n; i++)
+		m = x[i] > m ? x[i] : m;
+	return m;
+}
+
 /* One row: two passes in float, as PyTorch's CPU kernel; the mean is
  * removed before squaring so there is no cancellation. yr may be xr. */
 static inline void layernorm_row(float *yr, const float *xr, const float *gamma,
 				 const float *beta, int cols, float eps)
 {
-	float sum = 0.0f;
-	for (int c = 0; c < cols; c++)
-		sum += xr[c];
-	float mean = sum / (float)cols;
-	float ss = 0.0f;
-	for (int c = 0; c < cols; c++) {
-		float d = xr[c] - mean;
-		ss += d * d;
-	}
+	float mean = sum_lanes(xr, cols) / (float)cols;
+	float ss = sumsq_lanes(xr, mean, cols);
 	float rstd = 1.0f / sqrtf(ss / (float)cols + eps);
 	for (int c = 0; c < cols; c++)
 		yr[c] = (xr[c] - mean) * rstd * gamma[c] + beta[c];
@@ -260,20 +310,32 @@ void emo_ops_groupnorm(float *y, const float *x, const float *gamma,
 	assert(groups <= MAXG);
 	for (int g = 0; g < groups; g++)
 		sum[g] = ss[g] = 0.0;
+	/* one group per channel (HuBERT's first conv) is the common case:
+	 * without the c / cg per element its loops vectorise */
 	for (int t = 0; t < T; t++) {
 		const float *xr = x + (size_t)t * C;
-		for (int c = 0; c < C; c++)
-			sum[c / cg] += xr[c];
+		if (cg == 1)
+			for (int c = 0; c < C; c++)
+				sum[c] += xr[c];
+		else
+			for (int c = 0; c < C; c++)
+				sum[c / cg] += xr[c];
 	}
 	double n = (double)T * cg;
 	for (int g = 0; g < groups; g++)
 		mean[g] = (float)(sum[g] / n);
 	for (int t = 0; t < T; t++) {
 		const float *xr = x + (size_t)t * C;
-		for (int c = 0; c < C; c++) {
-			double d = xr[c] - mean[c / cg];
-			ss[c / cg] += d * d;
-		}
+		if (cg == 1)
+			for (int c = 0; c < C; c++) {
+				double d = xr[c] - mean[c];
+				ss[c] += d * d;
+			}
+		else
+			for (int c = 0; c < C; c++) {
+				double d = xr[c] - mean[c / cg];
+				ss[c / cg] += d * d;
+			}
 	}
 	for (int g = 0; g < groups; g++)
 		rstd[g] = (float)(1.0 / sqrt(ss[g] / n + eps));
@@ -374,7 +436,7 @@ void emo_ops_gelu_naive(float *x, size_t n)
 static inline float exp_poly(float x)
 {
 	x = x < -87.0f ? -87.0f : x;
-	float n = __builtin_roundf(x * 1.44269504088896341f);
+	float n = __builtin_rintf(x * 1.44269504088896341f); /* vectorises, unlike roundf */
 	float r = x - n * 0.693359375f;
 	r -= n * -2.12194440e-4f;
 	float p = 1.9875691500e-4f;
@@ -395,15 +457,10 @@ void emo_ops_softmax(float *x, int rows, int cols)
 {
 	for (int r = 0; r < rows; r++) {
 		float *xr = x + (size_t)r * cols;
-		float mx = xr[0];
-		for (int c = 1; c < cols; c++)
-			mx = xr[c] > mx ? xr[c] : mx;
-		float sum = 0.0f;
-		for (int c = 0; c < cols; c++) {
+		float mx = max_lanes(xr, cols);
+		for (int c = 0; c < cols; c++)
 			xr[c] = exp_poly(xr[c] - mx);
-			sum += xr[c];
-		}
-		float inv = 1.0f / sum;
+		float inv = 1.0f / sum_lanes(xr, cols);
 		for (int c = 0; c < cols; c++)
 			xr[c] *= inv;
 	}

@@ -33,7 +33,7 @@ static void check_dir(const char *dir)
 	size_t n = emo_safetensors_count(st);
 	bool *used = calloc(n, 1);
 	struct emo_hubert *h = NULL;
-	CHECK_EQ_INT(emo_hubert_create(&cfg, st, used, &h), 0);
+	CHECK_EQ_INT(emo_hubert_create(&cfg, st, used, EMO_PRECISION_FP32, &h), 0);
 	if (!h) {
 		free(used);
 		goto out;

@@ -11,6 +11,8 @@ pkgs=(
   # libraries
   portaudio19-dev libsamplerate0-dev libopenblas-dev libncurses-dev
   libsndfile1-dev libjansson-dev libssl-dev
+  # oneDNN: packed-weight fp32 and bf16 matrix products (meson -Donednn)
+  libdnnl-dev
   # tests: fuzzing, ALSA virtual capture device, TUI under tmux, demo speech
   clang libclang-rt-14-dev alsa-utils libasound2-plugins tmux espeak-ng sox
   python3 groff-base curl time

@@ -34,10 +34,24 @@ struct emo_model;
 struct emo_model_state;
 struct emo_head;
 
+/* Arithmetic of the encoder's matrix products. fp32 is exact against
+ * PyTorch (within 1e-4 of every hidden state); bf16 rounds activations and
+ * weights to bfloat16 and accumulates in fp32, about twice as fast where
+ * the CPU has AVX512_BF16 (README, "Figures", for its agreement). */
+enum emo_precision { EMO_PRECISION_FP32, EMO_PRECISION_BF16 };
+
 struct emo_model_params {
 	bool require_head; /* default true; false also loads an encoder-only
 			      directory (for embeddings and benchmarks) */
+	enum emo_precision precision; /* default fp32; bf16 where the CPU
+					 cannot do it loads as fp32 with a
+					 warning (emo_model_precision says) */
 };
+
+/* The precision the model runs at, and what computes its products, e.g.
+ * "oneDNN bf16" or "OpenBLAS". */
+enum emo_precision emo_model_precision(const struct emo_model *m);
+const char *emo_model_engine(const struct emo_model *m);
 
 struct emo_model_params emo_model_params_default(void);
 
