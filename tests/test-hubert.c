@@ -8,11 +8,13 @@
  * absolute there; in the pre-norm residual stream (large) they grow with
  * depth and the bound grows with their RMS. */
 #include <errno.h>
+#include <math.h>
 #include <stdbool.h>
 
 #include "emotop/hubert.h"
 #include "ops.h"
 #include "internal.h"
+#include "linear.h"
 #include "safetensors.h"
 #include "testlib.h"
 
@@ -83,6 +85,45 @@ static void check_dir(const char *dir)
 				 lens[li], l, rms);
 			t_close(what, emo_hubert_hidden(s, l), r, TH, tol, 0);
 		}
+	}
+	/* bf16 (where the CPU and the build have it): close to the
+	 * reference, not equal to fp32 (so bf16 really ran). The bound is
+	 * bfloat16's: 8 significant bits per operand, summed over K. */
+	if (emo_linear_bf16_available()) {
+		snprintf(path, sizeof path, "%s/model.safetensors", dir);
+		struct emo_hubert *h16 = NULL;
+		struct emo_hubert_state *s16 = NULL;
+		CHECK_EQ_INT(emo_hubert_create(&cfg, st, NULL, EMO_PRECISION_BF16, &h16), 0);
+		CHECK_EQ_INT(emo_hubert_state_create(h16, 48000, &s16), 0);
+		const struct emo_tensor *in = emo_safetensors_find(ref, "input.3s");
+		const struct emo_tensor *hid = emo_safetensors_find(ref, "hidden.3s");
+		if (h16 && s16 && in && hid) {
+			CHECK_EQ_INT(emo_hubert_precision(h16), EMO_PRECISION_BF16);
+			int T = emo_hubert_forward(h16, s16, in->data, (int)in->numel);
+			int T32 = emo_hubert_forward(h, s, in->data, (int)in->numel);
+			CHECK_EQ_INT(T, T32);
+			size_t TH = (size_t)T * cfg.hidden_size;
+			for (int l = 1; T == T32 && l <= cfg.num_layers; l++) {
+				const float *r = hid->data + l * TH;
+				double ss = 0, d32 = 0;
+				for (size_t i = 0; i < TH; i++) {
+					ss += (double)r[i] * r[i];
+					d32 = fmax(d32, fabs(emo_hubert_hidden(s16, l)[i] -
+							     emo_hubert_hidden(s, l)[i]));
+				}
+				float rms = (float)sqrt(ss / TH);
+				char what[64];
+				snprintf(what, sizeof what, "bf16 3s layer %d (rms %.2f)", l, rms);
+				t_close(what, emo_hubert_hidden(s16, l), r, TH,
+					0.1f * (rms > 1 ? rms : 1), 0);
+				CHECK(d32 > 0); /* it is not the fp32 path */
+			}
+		}
+		emo_hubert_state_destroy(s16);
+		emo_hubert_destroy(h16);
+	} else {
+		fprintf(stderr, "  bf16: skipped (%s; the CPU or the build has no "
+			"bf16 products)\n", emo_linear_engine(EMO_PRECISION_BF16));
 	}
 	/* too short for one frame: a clear error, not a crash */
 	float z[399] = {0};
