@@ -32,6 +32,8 @@ struct emo_analyzer {
 	float *sp;
 	int64_t *sp_pos;
 	int sp_len, uncovered;
+	int64_t sp_base; /* speech samples shifted out of sp: the stream
+			    position of sp[0], for the encoder's reuse */
 	int64_t windows;
 	double speech_s;
 	bool have_smooth;
@@ -90,6 +92,7 @@ int emo_analyzer_create(const struct emo_model *m,
 	if ((err = emo_vad_create(&cfg->vad, &a->vad)) ||
 	    (err = emo_model_state_create(m, a->W, &a->ms)))
 		goto fail;
+	emo_hubert_state_set_reuse(emo_model_state_encoder_mut(a->ms), cfg->reuse);
 	a->label = -1;
 	*out = a;
 	return 0;
@@ -105,7 +108,8 @@ static int emit(struct emo_analyzer *a, int off, int len)
 	memset(&r, 0, sizeof r);
 	const int C = emo_model_num_labels(a->m);
 	double t = emo_now();
-	int T = emo_model_infer(a->m, a->ms, a->sp + off, len, r.probs);
+	int T = emo_model_infer_at(a->m, a->ms, a->sp + off, len, a->sp_base + off,
+				   r.probs);
 	if (T < 0)
 		return T;
 	r.infer_s = emo_now() - t;
@@ -151,6 +155,7 @@ static int push_speech(struct emo_analyzer *a, const float *x, int64_t pos,
 			memmove(a->sp_pos, a->sp_pos + a->H,
 				sizeof(int64_t) * (size_t)(a->W - a->H));
 			a->sp_len = a->W - a->H;
+			a->sp_base += a->H;
 		}
 	}
 	a->speech_s += (double)n / SR;
@@ -223,6 +228,7 @@ int emo_analyzer_finish(struct emo_analyzer *a)
 	/* the tail: speech not covered by any window yet */
 	if (a->uncovered >= SR / 4 && a->sp_len >= a->min_len)
 		err = emit(a, 0, a->sp_len);
+	a->sp_base += a->sp_len;
 	a->sp_len = 0;
 	a->uncovered = 0;
 	return err;

@@ -57,6 +57,26 @@ int precision_option(const char *cmd, const char *arg)
 	return 0;
 }
 
+const char reuse_help[] =
+	"      --feature-reuse M exact (default: overlapping windows share the encoder's\n"
+	"                        conv features where that changes no bit), off, or\n"
+	"                        approximate (also under per-window normalisation;\n"
+	"                        for experiments, see the README)\n";
+
+int reuse_option(const char *cmd, const char *arg, struct emo_analyzer_config *cfg)
+{
+	if (!strcmp(arg, "exact"))
+		cfg->reuse = EMO_REUSE_EXACT;
+	else if (!strcmp(arg, "off"))
+		cfg->reuse = EMO_REUSE_OFF;
+	else if (!strcmp(arg, "approximate"))
+		cfg->reuse = EMO_REUSE_APPROX;
+	else
+		return usage_error(cmd, "--feature-reuse wants exact, off or approximate, "
+				   "not '%s'", arg);
+	return 0;
+}
+
 int load_model_or_explain(const char *dir, struct emo_model **m)
 {
 	struct emo_model_params p = emo_model_params_default();

@@ -33,6 +33,11 @@ extern enum emo_precision cli_precision;
 int precision_option(const char *cmd, const char *arg);
 #define PRECISION_LONG_OPTION {"precision", required_argument, 0, OPT_PRECISION}
 extern const char precision_help[];
+/* --feature-reuse exact|off|approximate into cfg->reuse; 0 or the usage
+ * error's exit status. */
+int reuse_option(const char *cmd, const char *arg, struct emo_analyzer_config *cfg);
+#define REUSE_LONG_OPTION {"feature-reuse", required_argument, 0, OPT_REUSE}
+extern const char reuse_help[];
 bool parse_double(const char *s, double lo, double hi, double *out);
 bool parse_int(const char *s, long lo, long hi, long *out);
 int usage_error(const char *cmd, const char *fmt, const char *arg);
@@ -48,7 +53,7 @@ enum {
 	OPT_VAD_FRAME = 1000, OPT_VAD_ON, OPT_VAD_OFF, OPT_VAD_HANGOVER,
 	OPT_VAD_MIN_SPEECH, OPT_VAD_MIN_SILENCE, OPT_VAD_PAD, OPT_VAD_SNR,
 	OPT_VAD_MIN_LEVEL, OPT_VAD_FLOOR_WINDOW,
-	OPT_PRECISION = 1090,
+	OPT_PRECISION = 1090, OPT_REUSE,
 	OPT_CLI_BASE = 1100, /* commands number their own long-only options from here */
 };
 

@@ -323,6 +323,9 @@ static int common_option(int c, const char *arg, struct common_opts *o,
 	case OPT_PRECISION:
 		r = precision_option(cmd, arg);
 		return r ? -r : 1;
+	case OPT_REUSE:
+		r = reuse_option(cmd, arg, &o->cfg);
+		return r ? -r : 1;
 	case OPT_QUALITY:
 		o->quality = emo_resample_quality_parse(arg);
 		if (o->quality < 0)
@@ -342,6 +345,7 @@ static int common_option(int c, const char *arg, struct common_opts *o,
 	{"smoothing", required_argument, 0, OPT_SMOOTH},                      \
 	{"resample", required_argument, 0, OPT_QUALITY},                      \
 	PRECISION_LONG_OPTION,                                                \
+	REUSE_LONG_OPTION,                                                    \
 	{"help", no_argument, 0, 'h'},                                        \
 	VAD_LONG_OPTIONS
 
@@ -390,6 +394,7 @@ int cmd_analyze(int argc, char **argv)
 			fputs(analyze_help, stdout);
 			fputs(common_help, stdout);
 			fputs(precision_help, stdout);
+			fputs(reuse_help, stdout);
 			fputs(vad_options_help, stdout);
 			return 0;
 		}
@@ -705,6 +710,7 @@ int cmd_eval(int argc, char **argv)
 			fputs(eval_help, stdout);
 			fputs(common_help, stdout);
 			fputs(precision_help, stdout);
+			fputs(reuse_help, stdout);
 			fputs(vad_options_help, stdout);
 			return 0;
 		}

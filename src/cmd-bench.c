@@ -30,7 +30,12 @@ static const char bench_help[] =
 	"      --profile      time per encoder stage, its GFLOP/s, and the share of\n"
 	"                     the forward spent outside GEMM\n"
 	"      --json         one JSON object instead of text\n"
-	"      --precision P  fp32 (default) or bf16 (see 'emotop analyze --help')\n";
+	"      --precision P  fp32 (default) or bf16 (see 'emotop analyze --help')\n"
+	"      --stream       live-style: windows of S seconds every 0.5 s over 30 s of\n"
+	"                     audio, with the encoder's feature reuse off and then on\n"
+	"                     (exact, or --feature-reuse approximate), alternated R\n"
+	"                     times: encoder time per second of audio for each\n"
+	"      --feature-reuse M  with --stream: exact (default) or approximate\n";
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -38,12 +43,72 @@ static int cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* --stream: 30 s of audio in windows of `seconds` every 0.5 s, through
+ * emo_hubert_forward_at with reuse off and on (alternating, `runs`
+ * rounds); the median encoder time per second of audio for each. */
+static int bench_stream(const struct emo_hubert *h, struct emo_hubert_state *s,
+			double seconds, long runs, enum emo_feature_reuse on, bool json)
+{
+	const int N = 30 * EMO_SAMPLE_RATE, W = (int)lround(seconds * EMO_SAMPLE_RATE),
+		  HOP = EMO_SAMPLE_RATE / 2;
+	float *x = malloc(sizeof(float) * (size_t)N);
+	double *t[2] = {malloc(sizeof(double) * (size_t)runs),
+			malloc(sizeof(double) * (size_t)runs)};
+	if (!x || !t[0] || !t[1]) {
+		free(x), free(t[0]), free(t[1]);
+		return 1;
+	}
+	uint32_t rng = 4242;
+	for (int i = 0; i < N; i++) {
+		rng = rng * 1664525u + 1013904223u;
+		x[i] = 0.1f * sinf(2.0f * 3.14159265f * 150.0f * (float)i / 16000.0f) +
+		       0.02f * ((float)(rng >> 8) / 16777216.0f - 0.5f);
+	}
+	long reused = 0, computed = 0;
+	for (long r = 0; r < runs; r++)
+		for (int m = 0; m < 2; m++) {
+			emo_hubert_state_set_reuse(s, m ? on : EMO_REUSE_OFF);
+			long r0, c0, r1, c1;
+			emo_hubert_reuse_stats(s, &r0, &c0);
+			double a = emo_now();
+			for (int o = 0; o + W <= N; o += HOP)
+				emo_hubert_forward_at(h, s, x + o, W, o);
+			t[m][r] = (emo_now() - a) / (N / (double)EMO_SAMPLE_RATE);
+			emo_hubert_reuse_stats(s, &r1, &c1);
+			if (m) {
+				reused = r1 - r0;
+				computed = c1 - c0;
+			}
+		}
+	qsort(t[0], (size_t)runs, sizeof(double), cmp_double);
+	qsort(t[1], (size_t)runs, sizeof(double), cmp_double);
+	double off = t[0][runs / 2], with = t[1][runs / 2];
+	const char *mode = on == EMO_REUSE_APPROX ? "approximate" : "exact";
+	if (json)
+		printf("{\"window_s\":%g,\"hop_s\":0.5,\"audio_s\":30,\"runs\":%ld,"
+		       "\"reuse\":\"%s\",\"ms_per_s_off\":%.2f,\"ms_per_s_on\":%.2f,"
+		       "\"frames_reused\":%ld,\"frames_computed\":%ld}\n", seconds, runs,
+		       mode, 1e3 * off, 1e3 * with, reused, computed);
+	else
+		printf("stream       %.2f s windows every 0.5 s over 30 s, %ld rounds\n"
+		       "reuse off    %.1f ms of encoder per second of audio\n"
+		       "reuse %-6s %.1f ms per second of audio (%.2fx); %ld of %ld "
+		       "feature frames reused%s\n", seconds, runs, 1e3 * off,
+		       mode, 1e3 * with, off / with, reused, reused + computed,
+		       reused ? "" : " (this encoder cannot reuse them: see 'man emotop')");
+	free(x);
+	free(t[0]);
+	free(t[1]);
+	return 0;
+}
+
 int cmd_bench(int argc, char **argv)
 {
 	const char *model = default_model();
 	double seconds = 3;
 	long threads = 1, runs = 5;
-	bool json = false, profile = false;
+	bool json = false, profile = false, stream = false;
+	struct emo_analyzer_config rc = emo_analyzer_config_default();
 	static const struct option opts[] = {
 		{"model", required_argument, 0, 'm'},
 		{"seconds", required_argument, 0, 's'},
@@ -52,6 +117,8 @@ int cmd_bench(int argc, char **argv)
 		{"json", no_argument, 0, 'J'},
 		{"profile", no_argument, 0, 'P'},
 		PRECISION_LONG_OPTION,
+		REUSE_LONG_OPTION,
+		{"stream", no_argument, 0, 'S'},
 		{"help", no_argument, 0, 'h'},
 		{0, 0, 0, 0},
 	};
@@ -73,6 +140,13 @@ int cmd_bench(int argc, char **argv)
 			break;
 		case 'J': json = true; break;
 		case 'P': profile = true; break;
+		case 'S': stream = true; break;
+		case OPT_REUSE: {
+			int r = reuse_option("bench", optarg, &rc);
+			if (r)
+				return r;
+			break;
+		}
 		case OPT_PRECISION: {
 			int r = precision_option("bench", optarg);
 			if (r)
@@ -117,6 +191,14 @@ int cmd_bench(int argc, char **argv)
 		rng = rng * 1664525u + 1013904223u;
 		x[i] = 0.1f * sinf(2.0f * 3.14159265f * 150.0f * i / 16000.0f) +
 		       0.02f * ((float)(rng >> 8) / 16777216.0f - 0.5f);
+	}
+	if (stream) {
+		int st_err = bench_stream(h, s, seconds, runs, rc.reuse, json);
+		free(x);
+		emo_hubert_state_destroy(s);
+		emo_hubert_destroy(h);
+		emo_safetensors_close(st);
+		return st_err;
 	}
 	double *times = malloc(sizeof(double) * (size_t)runs);
 	emo_hubert_forward(h, s, x, n); /* warm-up: page in weights, BLAS buffers */

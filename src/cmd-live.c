@@ -205,6 +205,7 @@ static int parse_live(int argc, char **argv, struct live_opts *o)
 		{"force", no_argument, 0, OPT_FORCE},
 		{"truth", required_argument, 0, OPT_TRUTH},
 		PRECISION_LONG_OPTION,
+		REUSE_LONG_OPTION,
 		{"help", no_argument, 0, 'h'},
 		VAD_LONG_OPTIONS,
 		{0, 0, 0, 0},
@@ -258,8 +259,13 @@ static int parse_live(int argc, char **argv, struct live_opts *o)
 		case 'h':
 			fputs(live_help, stdout);
 			fputs(precision_help, stdout);
+			fputs(reuse_help, stdout);
 			fputs(vad_options_help, stdout);
 			return 0;
+		case OPT_REUSE:
+			if ((r = reuse_option("live", optarg, &stc->analyzer)))
+				return r;
+			break;
 		case OPT_PRECISION:
 			if ((r = precision_option("live", optarg)))
 				return r;

@@ -30,5 +30,6 @@ struct emo_analyzer_config emo_analyzer_config_default(void)
 		.hysteresis = 0.05f,
 		.min_confidence = 0.3f,
 		.vad = emo_vad_config_default(),
+		.reuse = EMO_REUSE_EXACT,
 	};
 }

@@ -7,6 +7,7 @@
  *
  * Not here: attention masks for padded batches (we run one window at a
  * time), dropout/layerdrop (inference only), conv_pos_batch_norm. */
+#include <assert.h>
 #include <errno.h>
 #include <jansson.h>
 #include <math.h>
@@ -63,6 +64,13 @@ struct emo_hubert_state {
 	size_t bytes;
 	float *arena;
 	float *norm_in, *conv_a, *conv_b, *conv_scratch;
+	/* conv features of the last window, (max_frames, C): frame j of the
+	 * caller's stream is row j - fc_first (emo_hubert_forward_at) */
+	float *fcache;
+	int64_t fc_first;   /* stream frame of row 0; -1: nothing cached */
+	int fc_n;
+	enum emo_feature_reuse reuse;
+	long reused, computed; /* frames, over all forwards */
 	float *hs; /* (L+1, max_frames, H) */
 	float *qkv, *ctx, *tmp, *t, *last, *scores, *ff, *pos_scratch;
 	int frames; /* T of the last forward */
@@ -536,6 +544,28 @@ size_t emo_hubert_state_bytes(const struct emo_hubert_state *s)
 	return s->bytes;
 }
 
+bool emo_hubert_streams_exactly(const struct emo_hubert *h)
+{
+	/* frame-local front end, and its products in oneDNN (row results
+	 * independent of the row count; see im2col_product) */
+	return h->cfg.feat_norm_layer && !h->cfg.do_normalize &&
+	       strcmp(emo_linear_engine(EMO_PRECISION_FP32), "OpenBLAS");
+}
+
+/* Whether conv layer i with overlapping windows is computed as one
+ * oneDNN product over an im2col copy: in bf16 (the bf16 product cannot
+ * read overlapping rows), and for encoders that stream (OpenBLAS's
+ * split-K sum rounds a row differently with the number of rows on some
+ * kernels, which exact reuse cannot have). */
+static bool im2col_product(const struct emo_hubert *h, int i)
+{
+	const struct conv_layer *cl = &h->conv[i];
+	if (cl->s >= cl->k || !cl->lin)
+		return false;
+	return (h->precision == EMO_PRECISION_BF16 && i > 0) ||
+	       (h->cfg.feat_norm_layer && !h->cfg.do_normalize);
+}
+
 int emo_hubert_state_create(const struct emo_hubert *h, int max_samples,
 			    struct emo_hubert_state **out)
 {
@@ -570,7 +600,7 @@ int emo_hubert_state_create(const struct emo_hubert *h, int max_samples,
 		size_t scr = emo_ops_conv1d_scratch(to, cl->cin, cl->k, cl->s, 0, 1);
 		/* bf16: overlapping windows are copied out (im2col) for the
 		 * bf16 product, which cannot read overlapping rows */
-		if (h->precision == EMO_PRECISION_BF16 && i > 0 && cl->s < cl->k)
+		if (im2col_product(h, i))
 			scr = (size_t)to * cl->k * cl->cin;
 		conv_scr = scr > conv_scr ? scr : conv_scr;
 		t = to;
@@ -582,13 +612,14 @@ int emo_hubert_state_create(const struct emo_hubert *h, int max_samples,
 		c->do_normalize ? (size_t)max_samples : 0, /* norm_in */
 		conv_max, conv_max, conv_scr,
 		(size_t)(c->num_layers + 1) * T * H, /* hs */
+		(size_t)T * c->conv_dim[c->num_conv - 1], /* fcache */
 		3 * T * H, T * H, T * H, T * H, T * H, /* qkv ctx tmp t last */
 		(size_t)T * T,                       /* scores */
 		(size_t)T * c->intermediate_size,    /* ff */
 		pos_scr,
 	};
 	float **ptrs[] = {&s->norm_in, &s->conv_a, &s->conv_b, &s->conv_scratch,
-			  &s->hs, &s->qkv, &s->ctx, &s->tmp, &s->t,
+			  &s->hs, &s->fcache, &s->qkv, &s->ctx, &s->tmp, &s->t,
 			  &s->last, &s->scores, &s->ff, &s->pos_scratch};
 	size_t total = 0;
 	/* each buffer starts on a 64-byte boundary (16 floats) */
@@ -608,6 +639,7 @@ int emo_hubert_state_create(const struct emo_hubert *h, int max_samples,
 		p += (sizes[i] + 15) & ~(size_t)15;
 	}
 	emo_hubert_profile_reset(s);
+	s->fc_first = -1;
 	*out = s;
 	return 0;
 }
@@ -672,8 +704,47 @@ static void add_inplace(float *y, const float *x, size_t n)
 		y[i] += x[i];
 }
 
+void emo_hubert_state_set_reuse(struct emo_hubert_state *s, enum emo_feature_reuse r)
+{
+	s->reuse = r;
+	s->fc_first = -1;
+}
+
+void emo_hubert_reuse_stats(const struct emo_hubert_state *s, long *reused,
+			    long *computed)
+{
+	*reused = s->reused;
+	*computed = s->computed;
+}
+
+/* How many leading frames of a window starting at stream sample `origin`
+ * the cache holds (moved to its first rows), 0..T. */
+static int take_cached(const struct emo_hubert *h, struct emo_hubert_state *s,
+		       int64_t origin, int T)
+{
+	const int hop = emo_hubert_hop(h), C = h->cfg.conv_dim[h->cfg.num_conv - 1];
+	bool ok = s->reuse == EMO_REUSE_APPROX ? h->cfg.feat_norm_layer :
+		  s->reuse == EMO_REUSE_EXACT && emo_hubert_streams_exactly(h);
+	if (!ok || origin < 0 || origin % hop || s->fc_first < 0)
+		return 0;
+	int64_t j0 = origin / hop;
+	if (j0 < s->fc_first || j0 >= s->fc_first + s->fc_n)
+		return 0;
+	int skip = (int)(j0 - s->fc_first), k = s->fc_n - skip;
+	k = k < T ? k : T;
+	if (skip)
+		memmove(s->fcache, s->fcache + (size_t)skip * C, sizeof(float) * (size_t)k * C);
+	return k;
+}
+
 int emo_hubert_forward(const struct emo_hubert *h, struct emo_hubert_state *s,
 		       const float *samples, int n)
+{
+	return emo_hubert_forward_at(h, s, samples, n, -1);
+}
+
+int emo_hubert_forward_at(const struct emo_hubert *h, struct emo_hubert_state *s,
+			  const float *samples, int n, int64_t origin)
 {
 	const struct emo_hubert_config *c = &h->cfg;
 	if (n > s->max_samples || n < 0)
@@ -703,18 +774,28 @@ int emo_hubert_forward(const struct emo_hubert *h, struct emo_hubert_state *s,
 		stage(s, EMO_STAGE_NORM, 0);
 	}
 
-	/* feature encoder: (n,1) -> (T, C) */
-	int tin = n;
+	/* feature encoder: (n,1) -> (T, C), into the feature cache; frames an
+	 * earlier window of the stream computed are taken from it, and the
+	 * convolutions run only over the samples of the new frames (their
+	 * windows start k hops in: every layer's output starts k·hop/stride
+	 * frames later, so frame t of the run is frame k + t of the window) */
+	const int C = c->conv_dim[c->num_conv - 1];
+	const int k = take_cached(h, s, origin, T);
+	s->reused += k;
+	s->computed += T - k;
+	x += (size_t)k * emo_hubert_hop(h);
+	int tin = n - k * emo_hubert_hop(h);
 	float *bufs[2] = {s->conv_a, s->conv_b};
 	float *y = NULL;
-	for (int i = 0; i < c->num_conv; i++) {
+	for (int i = 0; i < c->num_conv && k < T; i++) {
 		const struct conv_layer *cl = &h->conv[i];
 		int tout = emo_ops_conv1d_out_len(tin, cl->k, cl->s, 0);
-		y = bufs[i & 1];
+		/* the last layer writes straight into the cache */
+		y = i == c->num_conv - 1 ? s->fcache + (size_t)k * C : bufs[i & 1];
 		const int kc = cl->k * cl->cin;
 		bool done = emo_linear_try(cl->lin, s->lctx, y, cl->cout, x,
 					   cl->s * cl->cin, tout);
-		if (!done && h->precision == EMO_PRECISION_BF16 && i > 0 && cl->s < cl->k) {
+		if (!done && im2col_product(h, i)) {
 			/* im2col: the k frames under output t are one run of
 			 * k·cin floats at x + t·s·cin */
 			for (int t = 0; t < tout; t++)
@@ -738,13 +819,17 @@ int emo_hubert_forward(const struct emo_hubert *h, struct emo_hubert_state *s,
 		x = y;
 		tin = tout;
 	}
-	const int C = c->conv_dim[c->num_conv - 1];
+	(void)y;
+	assert(k == T || tin == T - k);
+	s->fc_first = origin >= 0 && origin % emo_hubert_hop(h) == 0 ?
+			      origin / emo_hubert_hop(h) : -1;
+	s->fc_n = T;
 
 	/* feature projection: (T,C) -> (T,H) */
-	float *feat = y;
+	float *feat = s->fcache;
 	if (h->fp_ln_g) {
-		feat = bufs[c->num_conv & 1]; /* the other ping-pong buffer */
-		emo_ops_layernorm(feat, y, h->fp_ln_g, h->fp_ln_b, T, C, eps);
+		feat = s->conv_a;
+		emo_ops_layernorm(feat, s->fcache, h->fp_ln_g, h->fp_ln_b, T, C, eps);
 		stage(s, EMO_STAGE_NORM, 0);
 	}
 	float *proj = s->t;

@@ -385,12 +385,23 @@ int emo_model_state_max_samples(const struct emo_model_state *s)
 	return s->max_samples;
 }
 
+struct emo_hubert_state *emo_model_state_encoder_mut(struct emo_model_state *s)
+{
+	return s->enc;
+}
+
 int emo_model_infer(const struct emo_model *m, struct emo_model_state *s,
 		    const float *samples, int n, float *probs)
 {
+	return emo_model_infer_at(m, s, samples, n, -1, probs);
+}
+
+int emo_model_infer_at(const struct emo_model *m, struct emo_model_state *s,
+		       const float *samples, int n, int64_t origin, float *probs)
+{
 	if (!m->head)
 		return EMO_E_MISSING;
-	int T = emo_hubert_forward(m->enc, s->enc, samples, n);
+	int T = emo_hubert_forward_at(m->enc, s->enc, samples, n, origin);
 	if (T < 0)
 		return T;
 	emo_head_forward(m->head, s->enc, T, s->scratch, probs);

@@ -30,6 +30,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "emotop/hubert.h"
 #include "emotop/model.h"
 #include "emotop/vad.h"
 
@@ -44,6 +45,10 @@ struct emo_analyzer_config {
 	float ema_alpha;       /* default 0.5; 1 = no smoothing */
 	float hysteresis;      /* default 0.05 */
 	float min_confidence;  /* default 0.3 */
+	/* overlapping windows reuse the encoder's conv features where that
+	 * is exact (hubert.h); EMO_REUSE_APPROX also under per-window input
+	 * normalisation, an approximation for experiments */
+	enum emo_feature_reuse reuse;
 	struct emo_vad_config vad;
 };
 

@@ -11,13 +11,23 @@
  * sized at creation for a maximum window, and is used by one thread at a
  * time. emo_hubert_forward() allocates nothing.
  *
- * Not here: incremental (streaming) computation, masking/padding of batched
- * inputs, the training-only masked_spec_embed. */
+ * Streaming: overlapping windows of one stream (emo_hubert_forward_at) reuse
+ * the feature encoder's output for the frames they share, when that is
+ * exact: a layer-norm feature encoder (hubert-large, wav2vec2-large) is
+ * frame-local, so a frame's features depend only on its own 400 samples.
+ * A group-norm encoder (hubert-base) normalises each channel over the
+ * whole window, and per-window input normalisation (do_normalize) scales
+ * every sample by the window's statistics: in both a frame's features
+ * change with the window, so they are recomputed (README, "Streaming").
+ *
+ * Not here: masking/padding of batched inputs, the training-only
+ * masked_spec_embed. */
 #ifndef EMOTOP_HUBERT_H
 #define EMOTOP_HUBERT_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 
 #ifdef __cplusplus
@@ -79,6 +89,30 @@ size_t emo_hubert_state_bytes(const struct emo_hubert_state *s);
  * error (EMO_E_EMPTY when n is shorter than the receptive field). */
 int emo_hubert_forward(const struct emo_hubert *h, struct emo_hubert_state *s,
 		       const float *samples, int n);
+
+/* The same for a window that starts at sample `origin` of one continuous
+ * stream (origin >= 0; -1 is emo_hubert_forward): feature-encoder frames
+ * this state computed for an earlier window of the stream at the same
+ * stream positions are reused where exact (see the top). The caller
+ * promises that equal positions hold equal samples; a state serves one
+ * stream. Results are bit-identical to emo_hubert_forward. */
+int emo_hubert_forward_at(const struct emo_hubert *h, struct emo_hubert_state *s,
+			  const float *samples, int n, int64_t origin);
+
+enum emo_feature_reuse {
+	EMO_REUSE_EXACT,   /* default: reuse only where bit-identical */
+	EMO_REUSE_OFF,     /* always recompute */
+	EMO_REUSE_APPROX,  /* also reuse under per-window input normalisation:
+			      cached frames keep the statistics of the window
+			      that computed them (an approximation, measured
+			      in the README; for experiments) */
+};
+void emo_hubert_state_set_reuse(struct emo_hubert_state *s, enum emo_feature_reuse r);
+/* Whether windows of this encoder can reuse features exactly. */
+bool emo_hubert_streams_exactly(const struct emo_hubert *h);
+/* Feature-encoder frames reused and computed over all forwards. */
+void emo_hubert_reuse_stats(const struct emo_hubert_state *s, long *reused,
+			    long *computed);
 
 /* Hidden state `layer` (0..num_layers) of the last forward, (T, hidden)
  * row-major, valid until the next forward. Layer 0 is the transformer

@@ -21,6 +21,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "emotop/hubert.h"
 
@@ -94,6 +95,14 @@ int emo_model_state_max_samples(const struct emo_model_state *s);
  * Allocates nothing. */
 int emo_model_infer(const struct emo_model *m, struct emo_model_state *s,
 		    const float *samples, int n, float *probs);
+/* The same for overlapping windows of one stream: `origin` is the index of
+ * samples[0] in the stream (-1: unrelated window). Where the encoder allows
+ * it exactly (hubert.h, emo_hubert_forward_at), features of frames shared
+ * with the state's previous window are reused; results are bit-identical. */
+int emo_model_infer_at(const struct emo_model *m, struct emo_model_state *s,
+		       const float *samples, int n, int64_t origin, float *probs);
+/* The encoder state, e.g. for emo_hubert_state_set_reuse. */
+struct emo_hubert_state *emo_model_state_encoder_mut(struct emo_model_state *s);
 
 #ifdef __cplusplus
 }
