@@ -626,7 +626,7 @@ int emo_hubert_state_create(const struct emo_hubert *h, int max_samples,
 	for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++)
 		total += (sizes[i] + 15) & ~(size_t)15;
 	s->bytes = total * sizeof(float);
-	if (posix_memalign((void **)&s->arena, 64, s->bytes)) {
+	if (!(s->arena = emo_alloc_large(s->bytes))) {
 		emo_err("hubert: cannot allocate %zu MiB of activations",
 			s->bytes >> 20);
 		emo_linear_ctx_destroy(s->lctx);

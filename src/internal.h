@@ -24,6 +24,12 @@ static inline double emo_now(void)
 	return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
+/* Large, long-lived buffers (packed weights, activation arenas): 2 MiB
+ * aligned and advised to use transparent huge pages, so touching them
+ * first costs one fault per 2 MiB rather than per 4 KiB. NULL on failure;
+ * free() releases. */
+void *emo_alloc_large(size_t bytes);
+
 /* Parses the JSON file at `path` (duplicate keys refused). With `optional`
  * a missing file returns NULL with *err = 0; otherwise NULL with *err set
  * and a message naming the file (and line and column for bad JSON). */

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "emotop/error.h"
+#include "internal.h"
 #include "linear.h"
 #include "ops.h"
 
@@ -47,7 +48,8 @@ struct emo_linear {
 	enum emo_precision p;
 	dnnl_engine_t eng;         /* NULL: the OpenBLAS fallback */
 	dnnl_memory_desc_t bias_md;
-	dnnl_memory_t weights;     /* packed */
+	dnnl_memory_t weights;     /* packed, in `packed` */
+	void *packed;
 	dnnl_memory_desc_t wmd;    /* the packed layout */
 	pthread_mutex_t lock;
 	struct shape *shapes;
@@ -156,6 +158,7 @@ void emo_linear_destroy(struct emo_linear *l)
 	}
 	if (l->weights)
 		dnnl_memory_destroy(l->weights);
+	free(l->packed);
 	pthread_mutex_destroy(&l->lock);
 	free(l);
 }
@@ -180,7 +183,9 @@ static int pack_weights(struct emo_linear *l)
 	if (!wq)
 		goto out;
 	l->wmd = *wq;
-	if (dnnl_memory_create(&l->weights, &l->wmd, l->eng, DNNL_MEMORY_ALLOCATE) ||
+	size_t bytes = dnnl_memory_desc_get_size(&l->wmd);
+	if (!(l->packed = emo_alloc_large(bytes)) ||
+	    dnnl_memory_create(&l->weights, &l->wmd, l->eng, l->packed) ||
 	    dnnl_memory_create(&wsrc, &w_md, l->eng, (void *)l->w) ||
 	    dnnl_reorder_primitive_desc_create(&rpd, &w_md, l->eng, &l->wmd, l->eng,
 					       NULL) ||
@@ -227,6 +232,8 @@ int emo_linear_create(const float *w, const float *b, int K, int N,
 		if (l->weights)
 			dnnl_memory_destroy(l->weights);
 		l->weights = NULL;
+		free(l->packed);
+		l->packed = NULL;
 	}
 	if (!l->weights)
 		l->eng = NULL;

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "emotop/error.h"
@@ -413,6 +414,18 @@ int emo_model_infer_at(const struct emo_model *m, struct emo_model_state *s,
 			return EMO_E_NONFINITE;
 		}
 	return T;
+}
+
+void *emo_alloc_large(size_t bytes)
+{
+	const size_t huge = (size_t)2 << 20;
+	void *p = NULL;
+	if (bytes < huge)
+		return posix_memalign(&p, 64, bytes ? bytes : 1) ? NULL : p;
+	if (posix_memalign(&p, huge, (bytes + huge - 1) & ~(huge - 1)))
+		return NULL;
+	madvise(p, (bytes + huge - 1) & ~(huge - 1), MADV_HUGEPAGE); /* advice only */
+	return p;
 }
 
 const char *emo_version(void)

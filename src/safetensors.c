@@ -414,7 +414,10 @@ int emo_safetensors_open(const char *path, struct emo_safetensors **out)
 			"truncated", path, len);
 		return EMO_E_TRUNCATED;
 	}
-	void *map = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
+	/* every weight is read at load (validation, packing): populating the
+	 * map up front is one pass through the page cache instead of a fault
+	 * per page */
+	void *map = mmap(NULL, len, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
 	int e = -errno;
 	close(fd);
 	if (map == MAP_FAILED) {
