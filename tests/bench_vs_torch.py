@@ -53,10 +53,10 @@ def time_torch(m, x, runs):
     return statistics.median(ts)
 
 
-def time_emotop(exe, model, threads, runs, seconds, env):
+def time_emotop(exe, model, threads, runs, seconds, env, precision='fp32'):
     out = subprocess.run([exe, 'bench', '--model', model, '--seconds',
                           str(seconds), '--threads', str(threads), '--runs',
-                          str(runs), '--json'], check=True,
+                          str(runs), '--precision', precision, '--json'], check=True,
                          capture_output=True, text=True, env=env).stdout
     return json.loads(out)
 
@@ -92,6 +92,8 @@ def main():
     ap.add_argument('--runs', type=int, default=3)
     ap.add_argument('--seconds', default='2,3,10')
     ap.add_argument('--threads', default='1')
+    ap.add_argument('--precision', default='fp32', choices=['fp32', 'bf16'],
+                    help="emotop's (torch stays fp32)")
     a = ap.parse_args()
     env = dict(os.environ)
     m = torch_model(a.model)
@@ -99,6 +101,7 @@ def main():
     print(f'torch {torch.__version__}; AVX-512: {"yes" if "avx512f" in flags else "no"}'
           f' (bf16: {"yes" if "avx512_bf16" in flags else "no"}); '
           f'OPENBLAS_CORETYPE={env.get("OPENBLAS_CORETYPE", "(unset)")}; '
+          f'emotop {a.precision}; '
           f'{a.rounds} alternating rounds x {a.runs} runs')
     print(f'{"seconds":>7} {"threads":>7} {"torch ms":>9} {"emotop ms":>10} {"ratio":>6} '
           f'{"non-GEMM":>8} {"torch BLAS":>11} {"emotop BLAS":>11} {"torch thr":>9}')
@@ -112,13 +115,14 @@ def main():
             tt, et, last = [], [], None
             for _ in range(a.rounds):
                 tt.append(time_torch(m, x, a.runs))
-                last = time_emotop(a.emotop, a.model, th, a.runs, sec, env)
+                last = time_emotop(a.emotop, a.model, th, a.runs, sec, env, a.precision)
                 et.append(last['median_s'])
             t, e = statistics.median(tt), statistics.median(et)
             row = {'seconds': sec, 'threads': th, 'torch_s': t, 'emotop_s': e,
                    'ratio': t / e, 'torch_all_s': tt, 'emotop_all_s': et,
                    'non_gemm_share': last.get('non_gemm_share'),
                    'torch_blas': torch_blas_core(), 'emotop_blas': last.get('blas_core'),
+                   'emotop_engine': last.get('engine'), 'precision': a.precision,
                    'torch_threads': [torch.get_num_threads(), blas_threads],
                    'load_s': last['load_s'], 'peak_rss_mib': last['peak_rss_mib']}
             rows.append(row)
