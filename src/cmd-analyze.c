@@ -693,6 +693,172 @@ static void print_metrics_text(const struct emo_model *m, const struct emo_class
 	}
 }
 
+/* RAVDESS-named files under `dirs` with their emotion (through --map)
+ * as the model's label index; files of emotions the model lacks are
+ * skipped and counted. 0, or 1 after a message. */
+static int collect_dirs(char **dirs, int ndirs, const char *map,
+			const struct emo_model *m, struct labelled *L)
+{
+	char **files = NULL;
+	size_t n = 0, cap = 0;
+	for (int i = 0; i < ndirs; i++)
+		walk(dirs[i], &files, &n, &cap);
+	if (!n) {
+		fprintf(stderr, "%s: no RAVDESS-named audio files under the given "
+			"directories\n", prog);
+		return 1;
+	}
+	qsort(files, n, sizeof *files, cmp_str);
+	int rmap[8];
+	for (int e = 0; e < 8; e++)
+		rmap[e] = emo_model_label_index(m, map_label(map, ravdess_names[e],
+							     (char[64]){0}, 64));
+	size_t unknown = 0;
+	for (size_t i = 0; i < n; i++) {
+		int t = rmap[ravdess_emotion(files[i])];
+		if (t < 0) {
+			unknown++;
+			free(files[i]);
+			continue;
+		}
+		add_labelled(L, files[i], t);
+	}
+	free(files);
+	if (!L->n) {
+		fprintf(stderr, "%s: the model's labels (%s, ...) do not include the "
+			"RAVDESS emotions of these files\n", prog, emo_model_label(m, 0));
+		return 1;
+	}
+	if (unknown)
+		fprintf(stderr, "%s: %zu file(s) of emotions the model does not have "
+			"were skipped\n", prog, unknown);
+	return 0;
+}
+
+/* What eval counts over the files. */
+struct tally {
+	int C;
+	bool present[EMO_MAX_LABELS]; /* the labels the data has */
+	long cm[EMO_MAX_LABELS * EMO_MAX_LABELS];  /* truth x argmax */
+	long cmr[EMO_MAX_LABELS * EMO_MAX_LABELS]; /* truth x restricted argmax */
+	long miss[EMO_MAX_LABELS], vcm[9];         /* no speech; valence 3x3 */
+	long failed, nospeech, total;
+};
+
+/* Confusion counts over the finished jobs (restricted predictions pick
+ * among the labels the data has), and the --predictions file. */
+static void tally(struct run *run, const struct emo_model *m,
+		  const char *pred_path, struct tally *T)
+{
+	memset(T, 0, sizeof *T);
+	const int C = T->C = emo_model_num_labels(m);
+	const size_t n = run->njobs;
+	for (size_t i = 0; i < n; i++)
+		T->present[run->jobs[i].truth] = true;
+	FILE *pf = NULL;
+	if (pred_path) {
+		int fd = open(pred_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+		pf = fd >= 0 ? fdopen(fd, "w") : NULL;
+		if (!pf)
+			fprintf(stderr, "%s: cannot write %s: %s\n", prog, pred_path,
+				strerror(errno));
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct file_job *j = &run->jobs[i];
+		free(j->out);
+		if (j->err) {
+			fprintf(stderr, "%s: %s: %s\n", prog, j->path, j->errmsg);
+			T->failed++;
+			continue;
+		}
+		warn_job(j);
+		if (j->pred < 0) {
+			T->nospeech++;
+			T->miss[j->truth]++;
+		} else {
+			T->cm[j->truth * C + j->pred]++;
+			int pr = -1;
+			for (int k = 0; k < C; k++)
+				if (T->present[k] && (pr < 0 || j->probs[k] > j->probs[pr]))
+					pr = k;
+			T->cmr[j->truth * C + pr]++;
+			/* 3-class valence of the truth and of the probabilities */
+			float tv, ta;
+			enum emo_valence_class tc;
+			struct emo_affect af;
+			emo_affect_of_model(m, j->probs, &af);
+			if (emo_affect_place(emo_model_label(m, j->truth), &tv, &ta, &tc) &&
+			    tc != EMO_VALENCE_NONE && af.vclass != EMO_VALENCE_NONE)
+				T->vcm[tc * 3 + af.vclass]++;
+		}
+		if (pf) {
+			fprintf(pf, "{\"file\":");
+			json_print_string(pf, j->path);
+			fprintf(pf, ",\"truth\":");
+			json_print_string(pf, emo_model_label(m, j->truth));
+			fprintf(pf, ",\"prediction\":");
+			if (j->pred >= 0)
+				json_print_string(pf, emo_model_label(m, j->pred));
+			else
+				fprintf(pf, "null");
+			fprintf(pf, ",\"probs\":");
+			print_probs_json(pf, m, j->probs);
+			fprintf(pf, "}\n");
+		}
+	}
+	if (pf)
+		fclose(pf);
+	T->total = (long)n - T->failed;
+}
+
+/* The metrics of a tally, as text or one JSON object. */
+static void report(const struct tally *T, const struct emo_model *m, bool json)
+{
+	const int C = T->C;
+	struct emo_class_metrics xa, xr, xv;
+	emo_class_metrics(T->cm, T->miss, C, &xa);
+	emo_class_metrics(T->cmr, T->miss, C, &xr);
+	emo_class_metrics(T->vcm, NULL, 3, &xv);
+	double vf1 = emo_weighted_f1(T->vcm, 3);
+	const long *vcm = T->vcm;
+	bool all[EMO_MAX_LABELS];
+	int npresent = 0;
+	for (int k = 0; k < C; k++) {
+		all[k] = true;
+		npresent += T->present[k];
+	}
+	if (json) {
+		printf("{\"type\":\"eval\",\"model\":");
+		json_print_string(stdout, emo_model_name(m));
+		printf(",\"files\":%ld,\"failed\":%ld,\"no_speech\":%ld,", T->total,
+		       T->failed, T->nospeech);
+		print_metrics_json(m, &xa, T->cm, C);
+		printf(",\"restricted\":{\"labels\":[");
+		for (int k = 0, first = 1; k < C; k++)
+			if (T->present[k]) {
+				printf("%s", first ? "" : ",");
+				json_print_string(stdout, emo_model_label(m, k));
+				first = 0;
+			}
+		printf("],");
+		print_metrics_json(m, &xr, T->cmr, C);
+		printf("},\"valence\":{\"files\":%ld,\"weighted_f1\":%.6f,\"accuracy\":%.6f,"
+		       "\"confusion\":[[%ld,%ld,%ld],[%ld,%ld,%ld],[%ld,%ld,%ld]]}}\n",
+		       xv.total, vf1, xv.accuracy, vcm[0], vcm[1], vcm[2], vcm[3], vcm[4],
+		       vcm[5], vcm[6], vcm[7], vcm[8]);
+	} else {
+		printf("model %s, %ld files (%ld failed to read, %ld without speech)\n\n",
+		       emo_model_name(m), T->total, T->failed, T->nospeech);
+		printf("== argmax over all %d labels of the model\n", C);
+		print_metrics_text(m, &xa, T->cm, C, all);
+		printf("\n== argmax restricted to the %d label(s) in the data\n", npresent);
+		print_metrics_text(m, &xr, T->cmr, C, T->present);
+		printf("\n== 3-class valence (negative / neutral / positive; surprise left out), "
+		       "%ld files\nweighted F1 %.3f   accuracy %.1f%%\n", xv.total, vf1,
+		       100 * xv.accuracy);
+	}
+}
+
 int cmd_eval(int argc, char **argv)
 {
 	struct common_opts o;
@@ -751,49 +917,15 @@ int cmd_eval(int argc, char **argv)
 	if (load_model(&o, &run.model))
 		return 1;
 	const struct emo_model *m = run.model;
-	int C = emo_model_num_labels(m);
 	struct labelled L = {0};
 	if (list) {
 		if (read_list(list, map, m, &L)) {
 			emo_model_destroy(run.model);
 			return 1;
 		}
-	} else {
-		char **files = NULL;
-		size_t n = 0, cap = 0;
-		for (int i = optind; i < argc; i++)
-			walk(argv[i], &files, &n, &cap);
-		if (!n) {
-			fprintf(stderr, "%s: no RAVDESS-named audio files under the given "
-				"directories\n", prog);
-			emo_model_destroy(run.model);
-			return 1;
-		}
-		qsort(files, n, sizeof *files, cmp_str);
-		int rmap[8];
-		for (int e = 0; e < 8; e++)
-			rmap[e] = emo_model_label_index(m, map_label(map, ravdess_names[e],
-								     (char[64]){0}, 64));
-		size_t unknown = 0;
-		for (size_t i = 0; i < n; i++) {
-			int t = rmap[ravdess_emotion(files[i])];
-			if (t < 0) {
-				unknown++;
-				free(files[i]);
-				continue;
-			}
-			add_labelled(&L, files[i], t);
-		}
-		free(files);
-		if (!L.n) {
-			fprintf(stderr, "%s: the model's labels (%s, ...) do not include the "
-				"RAVDESS emotions of these files\n", prog, emo_model_label(m, 0));
-			emo_model_destroy(run.model);
-			return 1;
-		}
-		if (unknown)
-			fprintf(stderr, "%s: %zu file(s) of emotions the model does not have "
-				"were skipped\n", prog, unknown);
+	} else if (collect_dirs(argv + optind, argc - optind, map, m, &L)) {
+		emo_model_destroy(run.model);
+		return 1;
 	}
 	size_t n = L.n;
 	run.njobs = n;
@@ -802,107 +934,10 @@ int cmd_eval(int argc, char **argv)
 		run.jobs[i] = (struct file_job){.path = L.paths[i], .truth = L.truth[i]};
 	run_jobs(&run, o.jobs);
 
-	/* present: the labels the data has; restricted predictions pick
-	 * among them only */
-	bool present[EMO_MAX_LABELS] = {0}, all[EMO_MAX_LABELS];
-	for (size_t i = 0; i < n; i++)
-		present[L.truth[i]] = true;
-	for (int k = 0; k < C; k++)
-		all[k] = true;
-	static long cm[EMO_MAX_LABELS * EMO_MAX_LABELS], cmr[EMO_MAX_LABELS * EMO_MAX_LABELS];
-	long miss[EMO_MAX_LABELS] = {0}, vcm[9] = {0};
-	long failed = 0, nospeech = 0;
-	FILE *pf = NULL;
-	if (pred_path) {
-		int fd = open(pred_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-		pf = fd >= 0 ? fdopen(fd, "w") : NULL;
-		if (!pf)
-			fprintf(stderr, "%s: cannot write %s: %s\n", prog, pred_path,
-				strerror(errno));
-	}
-	for (size_t i = 0; i < n; i++) {
-		struct file_job *j = &run.jobs[i];
-		free(j->out);
-		if (j->err) {
-			fprintf(stderr, "%s: %s: %s\n", prog, j->path, j->errmsg);
-			failed++;
-			continue;
-		}
-		warn_job(j);
-		if (j->pred < 0) {
-			nospeech++;
-			miss[j->truth]++;
-		} else {
-			cm[j->truth * C + j->pred]++;
-			int pr = -1;
-			for (int k = 0; k < C; k++)
-				if (present[k] && (pr < 0 || j->probs[k] > j->probs[pr]))
-					pr = k;
-			cmr[j->truth * C + pr]++;
-			/* 3-class valence of the truth and of the probabilities */
-			float tv, ta;
-			enum emo_valence_class tc;
-			struct emo_affect af;
-			emo_affect_of_model(m, j->probs, &af);
-			if (emo_affect_place(emo_model_label(m, j->truth), &tv, &ta, &tc) &&
-			    tc != EMO_VALENCE_NONE && af.vclass != EMO_VALENCE_NONE)
-				vcm[tc * 3 + af.vclass]++;
-		}
-		if (pf) {
-			fprintf(pf, "{\"file\":");
-			json_print_string(pf, j->path);
-			fprintf(pf, ",\"truth\":");
-			json_print_string(pf, emo_model_label(m, j->truth));
-			fprintf(pf, ",\"prediction\":");
-			if (j->pred >= 0)
-				json_print_string(pf, emo_model_label(m, j->pred));
-			else
-				fprintf(pf, "null");
-			fprintf(pf, ",\"probs\":");
-			print_probs_json(pf, m, j->probs);
-			fprintf(pf, "}\n");
-		}
-	}
-	if (pf)
-		fclose(pf);
-	struct emo_class_metrics xa, xr, xv;
-	emo_class_metrics(cm, miss, C, &xa);
-	emo_class_metrics(cmr, miss, C, &xr);
-	emo_class_metrics(vcm, NULL, 3, &xv);
-	double vf1 = emo_weighted_f1(vcm, 3);
-	long total = (long)n - failed;
-	int npresent = 0;
-	for (int k = 0; k < C; k++)
-		npresent += present[k];
-	if (o.json) {
-		printf("{\"type\":\"eval\",\"model\":");
-		json_print_string(stdout, emo_model_name(m));
-		printf(",\"files\":%ld,\"failed\":%ld,\"no_speech\":%ld,", total, failed, nospeech);
-		print_metrics_json(m, &xa, cm, C);
-		printf(",\"restricted\":{\"labels\":[");
-		for (int k = 0, first = 1; k < C; k++)
-			if (present[k]) {
-				printf("%s", first ? "" : ",");
-				json_print_string(stdout, emo_model_label(m, k));
-				first = 0;
-			}
-		printf("],");
-		print_metrics_json(m, &xr, cmr, C);
-		printf("},\"valence\":{\"files\":%ld,\"weighted_f1\":%.6f,\"accuracy\":%.6f,"
-		       "\"confusion\":[[%ld,%ld,%ld],[%ld,%ld,%ld],[%ld,%ld,%ld]]}}\n",
-		       xv.total, vf1, xv.accuracy, vcm[0], vcm[1], vcm[2], vcm[3], vcm[4],
-		       vcm[5], vcm[6], vcm[7], vcm[8]);
-	} else {
-		printf("model %s, %ld files (%ld failed to read, %ld without speech)\n\n",
-		       emo_model_name(m), total, failed, nospeech);
-		printf("== argmax over all %d labels of the model\n", C);
-		print_metrics_text(m, &xa, cm, C, all);
-		printf("\n== argmax restricted to the %d label(s) in the data\n", npresent);
-		print_metrics_text(m, &xr, cmr, C, present);
-		printf("\n== 3-class valence (negative / neutral / positive; surprise left out), "
-		       "%ld files\nweighted F1 %.3f   accuracy %.1f%%\n", xv.total, vf1,
-		       100 * xv.accuracy);
-	}
+	static struct tally T; /* 66 KiB of counts: not on the stack */
+	tally(&run, m, pred_path, &T);
+	report(&T, m, o.json);
+	long failed = T.failed;
 	for (size_t i = 0; i < n; i++)
 		free(L.paths[i]);
 	free(L.paths);

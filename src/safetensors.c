@@ -190,11 +190,11 @@ static int build_views(struct emo_safetensors *st, const size_t *begins,
 	return 0;
 }
 
-int emo_safetensors_from_memory(const void *buf, size_t len,
-				struct emo_safetensors **out)
+/* The 8-byte length and the JSON header object of an image. */
+static int parse_header(const uint8_t *b, size_t len, uint64_t *hlen_out,
+			json_t **root_out)
 {
-	const uint8_t *b = buf;
-	*out = NULL;
+	*root_out = NULL;
 	if (len < 8) {
 		emo_err("safetensors: file is %zu bytes, shorter than the 8-byte "
 			"header length; the file is truncated or not safetensors",
@@ -221,7 +221,6 @@ int emo_safetensors_from_memory(const void *buf, size_t len,
 			"not a safetensors file");
 		return EMO_E_FORMAT;
 	}
-
 	json_error_t jerr;
 	json_t *root = json_loadb((const char *)b + 8, (size_t)hlen,
 				  JSON_REJECT_DUPLICATES, &jerr);
@@ -239,8 +238,125 @@ int emo_safetensors_from_memory(const void *buf, size_t len,
 		json_decref(root);
 		return EMO_E_FORMAT;
 	}
+	*hlen_out = hlen;
+	*root_out = root;
+	return 0;
+}
 
-	int err = -ENOMEM;
+/* One header entry into st->tensors[st->n]: dtype, shape and offsets
+ * checked against each other and the data section. */
+static int parse_entry(struct emo_safetensors *st, const char *key, json_t *val,
+		       size_t *begin_out, const struct dtype_info **di_out)
+{
+	if (!json_is_object(val)) {
+		emo_err("safetensors: entry '%s' is not an object", key);
+		return EMO_E_FORMAT;
+	}
+	json_t *jd = json_object_get(val, "dtype");
+	json_t *js = json_object_get(val, "shape");
+	json_t *jo = json_object_get(val, "data_offsets");
+	if (!json_is_string(jd) || !json_is_array(js) || !json_is_array(jo) ||
+	    json_array_size(jo) != 2) {
+		emo_err("safetensors: tensor '%s' needs \"dtype\" (string), "
+			"\"shape\" (array) and \"data_offsets\" ([begin, end])",
+			key);
+		return EMO_E_FORMAT;
+	}
+	const struct dtype_info *di = dtype_lookup(json_string_value(jd));
+	if (!di) {
+		emo_err("safetensors: tensor '%s' has unknown dtype '%s'", key,
+			json_string_value(jd));
+		return EMO_E_UNSUPPORTED;
+	}
+	struct emo_tensor *t = &st->tensors[st->n];
+	size_t nd = json_array_size(js);
+	if (nd > EMO_ST_MAX_DIMS) {
+		emo_err("safetensors: tensor '%s' has %zu dimensions (limit %d)",
+			key, nd, EMO_ST_MAX_DIMS);
+		return EMO_E_FORMAT;
+	}
+	size_t numel = 1;
+	bool overflow = false;
+	for (size_t d = 0; d < nd; d++) {
+		size_t dim;
+		if (!json_size(json_array_get(js, d), &dim)) {
+			emo_err("safetensors: tensor '%s': shape[%zu] is not a "
+				"non-negative integer", key, d);
+			return EMO_E_FORMAT;
+		}
+		t->shape[d] = (int64_t)dim;
+		if (dim && numel > SIZE_MAX / dim)
+			overflow = true;
+		numel *= dim;
+	}
+	size_t begin, end;
+	if (!json_size(json_array_get(jo, 0), &begin) ||
+	    !json_size(json_array_get(jo, 1), &end) || end < begin) {
+		emo_err("safetensors: tensor '%s': data_offsets must be two "
+			"non-negative integers with begin <= end", key);
+		return EMO_E_FORMAT;
+	}
+	if (overflow || numel > SIZE_MAX / di->size ||
+	    numel * di->size != end - begin) {
+		emo_err("safetensors: tensor '%s': shape and dtype %s need "
+			"%zu bytes but data_offsets [%zu, %zu] give %zu",
+			key, di->name, overflow ? SIZE_MAX : numel * di->size,
+			begin, end, end - begin);
+		return EMO_E_SHAPE;
+	}
+	if (end > st->data_len) {
+		emo_err("safetensors: tensor '%s': data_offsets [%zu, %zu] run "
+			"past the %zu-byte data section; the file is truncated "
+			"or corrupt", key, begin, end, st->data_len);
+		return EMO_E_TRUNCATED;
+	}
+	if (begin % di->size) {
+		emo_err("safetensors: tensor '%s': offset %zu is not aligned "
+			"to its %zu-byte %s elements", key, begin, di->size,
+			di->name);
+		return EMO_E_FORMAT;
+	}
+	if (!(t->name = strdup(key)))
+		return -ENOMEM;
+	t->file_dtype = di->dtype;
+	t->dtype_name = di->name;
+	t->ndim = (int)nd;
+	t->numel = numel;
+	*begin_out = begin;
+	*di_out = di;
+	return 0;
+}
+
+/* Tensors' byte ranges must not overlap (empty ones occupy none). */
+static int check_overlaps(struct span *spans, size_t n)
+{
+	qsort(spans, n, sizeof *spans, cmp_span);
+	for (size_t i = 1; i < n; i++) {
+		if (spans[i].begin == spans[i].end)
+			continue;
+		if (spans[i].begin < spans[i - 1].end) {
+			emo_err("safetensors: tensors '%s' [%zu, %zu) and '%s' "
+				"[%zu, %zu) overlap", spans[i - 1].name,
+				spans[i - 1].begin, spans[i - 1].end, spans[i].name,
+				spans[i].begin, spans[i].end);
+			return EMO_E_FORMAT;
+		}
+	}
+	return 0;
+}
+
+int emo_safetensors_from_memory(const void *buf, size_t len,
+				struct emo_safetensors **out)
+{
+	const uint8_t *b = buf;
+	*out = NULL;
+	uint64_t hlen;
+	json_t *root;
+	int err = parse_header(b, len, &hlen, &root);
+	if (err)
+		return err;
+
+	err = -ENOMEM;
 	struct emo_safetensors *st = calloc(1, sizeof *st);
 	size_t n = json_object_size(root);
 	size_t *begins = calloc(n ? n : 1, sizeof *begins);
@@ -254,120 +370,27 @@ int emo_safetensors_from_memory(const void *buf, size_t len,
 	st->data = b + 8 + hlen;
 	st->data_len = len - 8 - (size_t)hlen;
 
-	err = EMO_E_FORMAT;
 	const char *key;
 	json_t *val;
 	json_object_foreach(root, key, val) {
 		if (strcmp(key, "__metadata__") == 0) {
 			if (!json_is_object(val)) {
 				emo_err("safetensors: __metadata__ is not an object");
+				err = EMO_E_FORMAT;
 				goto fail;
 			}
 			st->meta = json_incref(val);
 			continue;
 		}
-		if (!json_is_object(val)) {
-			emo_err("safetensors: entry '%s' is not an object", key);
+		if ((err = parse_entry(st, key, val, &begins[st->n], &infos[st->n])))
 			goto fail;
-		}
-		json_t *jd = json_object_get(val, "dtype");
-		json_t *js = json_object_get(val, "shape");
-		json_t *jo = json_object_get(val, "data_offsets");
-		if (!json_is_string(jd) || !json_is_array(js) || !json_is_array(jo) ||
-		    json_array_size(jo) != 2) {
-			emo_err("safetensors: tensor '%s' needs \"dtype\" (string), "
-				"\"shape\" (array) and \"data_offsets\" ([begin, end])",
-				key);
-			goto fail;
-		}
-		const struct dtype_info *di = dtype_lookup(json_string_value(jd));
-		if (!di) {
-			emo_err("safetensors: tensor '%s' has unknown dtype '%s'", key,
-				json_string_value(jd));
-			err = EMO_E_UNSUPPORTED;
-			goto fail;
-		}
-		struct emo_tensor *t = &st->tensors[st->n];
-		size_t nd = json_array_size(js);
-		if (nd > EMO_ST_MAX_DIMS) {
-			emo_err("safetensors: tensor '%s' has %zu dimensions (limit %d)",
-				key, nd, EMO_ST_MAX_DIMS);
-			goto fail;
-		}
-		size_t numel = 1;
-		bool overflow = false;
-		for (size_t d = 0; d < nd; d++) {
-			size_t dim;
-			if (!json_size(json_array_get(js, d), &dim)) {
-				emo_err("safetensors: tensor '%s': shape[%zu] is not a "
-					"non-negative integer", key, d);
-				goto fail;
-			}
-			t->shape[d] = (int64_t)dim;
-			if (dim && numel > SIZE_MAX / dim)
-				overflow = true;
-			numel *= dim;
-		}
-		size_t begin, end;
-		if (!json_size(json_array_get(jo, 0), &begin) ||
-		    !json_size(json_array_get(jo, 1), &end) || end < begin) {
-			emo_err("safetensors: tensor '%s': data_offsets must be two "
-				"non-negative integers with begin <= end", key);
-			goto fail;
-		}
-		if (overflow || numel > SIZE_MAX / di->size ||
-		    numel * di->size != end - begin) {
-			emo_err("safetensors: tensor '%s': shape and dtype %s need "
-				"%zu bytes but data_offsets [%zu, %zu] give %zu",
-				key, di->name, overflow ? SIZE_MAX : numel * di->size,
-				begin, end, end - begin);
-			err = EMO_E_SHAPE;
-			goto fail;
-		}
-		if (end > st->data_len) {
-			emo_err("safetensors: tensor '%s': data_offsets [%zu, %zu] run "
-				"past the %zu-byte data section; the file is truncated "
-				"or corrupt", key, begin, end, st->data_len);
-			err = EMO_E_TRUNCATED;
-			goto fail;
-		}
-		if (begin % di->size) {
-			emo_err("safetensors: tensor '%s': offset %zu is not aligned "
-				"to its %zu-byte %s elements", key, begin, di->size,
-				di->name);
-			goto fail;
-		}
-		t->name = strdup(key);
-		if (!t->name) {
-			err = -ENOMEM;
-			goto fail;
-		}
-		t->file_dtype = di->dtype;
-		t->dtype_name = di->name;
-		t->ndim = (int)nd;
-		t->numel = numel;
-		begins[st->n] = begin;
-		infos[st->n] = di;
-		spans[st->n] = (struct span){begin, end, t->name};
+		const struct emo_tensor *t = &st->tensors[st->n];
+		spans[st->n] = (struct span){begins[st->n],
+					     begins[st->n] + t->numel * infos[st->n]->size,
+					     t->name};
 		st->n++;
 	}
-
-	qsort(spans, st->n, sizeof *spans, cmp_span);
-	for (size_t i = 1; i < st->n; i++) {
-		/* empty tensors occupy no bytes and cannot overlap */
-		if (spans[i].begin == spans[i].end)
-			continue;
-		if (spans[i].begin < spans[i - 1].end) {
-			emo_err("safetensors: tensors '%s' [%zu, %zu) and '%s' "
-				"[%zu, %zu) overlap", spans[i - 1].name,
-				spans[i - 1].begin, spans[i - 1].end, spans[i].name,
-				spans[i].begin, spans[i].end);
-			goto fail;
-		}
-	}
-
-	err = build_views(st, begins, infos);
-	if (err)
+	if ((err = check_overlaps(spans, st->n)) || (err = build_views(st, begins, infos)))
 		goto fail;
 	/* sort views by name for lookup; names were unique (jansson checked) */
 	qsort(st->tensors, st->n, sizeof *st->tensors, cmp_tensor_name);
