@@ -133,7 +133,9 @@ static void check_wide_streaming(const char *dir, const struct emo_safetensors *
 		dlen += 4 * numel;
 	}
 	hl += (size_t)snprintf(hdr + hl, hcap - hl, "}");
-	unsigned char *img = malloc(8 + hl + dlen);
+	while ((8 + hl) % 64) /* the data aligned, as writers pad the header */
+		hdr[hl++] = ' ';
+	unsigned char *img = aligned_alloc(64, (8 + hl + dlen + 63) & ~(size_t)63);
 	uint64_t hl64 = hl;
 	memcpy(img, &hl64, 8);
 	memcpy(img + 8, hdr, hl);
