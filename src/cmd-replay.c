@@ -102,12 +102,19 @@ static int reanalyze(const char *session, struct emo_session_log *log,
 		return 1;
 	}
 	struct emo_model *m = NULL;
-	int err = emo_model_load(mdir, NULL, &m);
+	/* the session's arithmetic: bf16 and fp32 differ in the last bits */
+	struct emo_model_params mp = emo_model_params_default();
+	mp.precision = h->precision;
+	int err = emo_model_load(mdir, &mp, &m);
 	if (err) {
 		fprintf(stderr, "%s: cannot load model '%s': %s\n", prog, mdir, emo_strerror(err));
 		return 1;
 	}
 	const char *want = h->model_sha256;
+	if (h->engine[0] && strcmp(h->engine, emo_model_engine(m)))
+		fprintf(stderr, "%s: warning: the session ran on %s, this emotop runs on "
+			"%s; results may differ in the last bits\n", prog, h->engine,
+			emo_model_engine(m));
 	bool hash_ok = !strcmp(want, emo_model_sha256(m));
 	if (!hash_ok)
 		fprintf(stderr, "%s: warning: model weights differ from the session's "

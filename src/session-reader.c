@@ -78,6 +78,9 @@ static void decode_header(json_t *h, struct emo_session_header *o)
 	o->resample = str(h, "resample", "");
 	o->recording = json_string_value(json_object_get(h, "recording"));
 	o->threads = (int)num(h, "threads", 1);
+	o->precision = !strcmp(str(h, "precision", "fp32"), "bf16") ? EMO_PRECISION_BF16 :
+								      EMO_PRECISION_FP32;
+	o->engine = str(h, "engine", "");
 }
 
 static void decode_window(json_t *w, const struct emo_session_header *h,

@@ -205,6 +205,12 @@ int emo_session_write_header(struct emo_session_writer *w,
 		/* OpenBLAS partitions work by thread count, which changes the
 		 * last bits of sums: reanalysis uses the same count */
 		"threads", in->threads);
+	/* the arithmetic and what ran it: reanalysis needs the same */
+	if (rec) {
+		json_object_set_new(rec, "precision", json_string(
+			emo_model_precision(m) == EMO_PRECISION_BF16 ? "bf16" : "fp32"));
+		json_object_set_new(rec, "engine", json_string(emo_model_engine(m)));
+	}
 	return put(w, rec);
 }
 

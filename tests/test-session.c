@@ -84,6 +84,8 @@ static void round_trip(void)
 		CHECK(!strcmp(h->resample, "best"));
 		CHECK(!strcmp(h->model_sha256, emo_model_sha256(m)));
 		CHECK_EQ_INT(h->threads, 3);
+		CHECK_EQ_INT(h->precision, EMO_PRECISION_FP32);
+		CHECK(!strcmp(h->engine, emo_model_engine(m)));
 		CHECK_EQ_INT(h->num_labels, r.num_labels);
 		for (int i = 0; i < h->num_labels; i++)
 			CHECK(!strcmp(h->labels[i], emo_model_label(m, i)));

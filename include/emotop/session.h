@@ -110,6 +110,8 @@ struct emo_session_header {
 	const char *resample;
 	const char *recording;
 	int threads;  /* 1 when not logged */
+	enum emo_precision precision; /* fp32 when not logged */
+	const char *engine;           /* e.g. "oneDNN fp32"; "" in older logs */
 };
 
 struct emo_session_end {
