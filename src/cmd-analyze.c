@@ -408,7 +408,7 @@ int cmd_analyze(int argc, char **argv)
 		return usage_error("analyze", "%s", "no input file");
 	if (check_window_options("analyze", &o.cfg))
 		return EXIT_USAGE;
-	emo_ops_set_threads((int)o.threads);
+	emo_set_threads((int)o.threads);
 	struct run run = {.cfg = o.cfg, .json = o.json, .print_windows = true,
 			  .quality = o.quality};
 	if (load_model(&o, &run.model))
@@ -912,7 +912,7 @@ int cmd_eval(int argc, char **argv)
 			"overwrites a file)\n", prog, pred_path);
 		return 1;
 	}
-	emo_ops_set_threads((int)o.threads);
+	emo_set_threads((int)o.threads);
 	struct run run = {.cfg = o.cfg, .quality = o.quality};
 	if (load_model(&o, &run.model))
 		return 1;

@@ -43,6 +43,17 @@ static int cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* Deterministic test audio: a 150 Hz tone with a little noise. */
+static void test_audio(float *x, int n, uint32_t seed)
+{
+	uint32_t rng = seed;
+	for (int i = 0; i < n; i++) {
+		rng = rng * 1664525u + 1013904223u;
+		x[i] = 0.1f * sinf(2.0f * 3.14159265f * 150.0f * (float)i / EMO_SAMPLE_RATE) +
+		       0.02f * ((float)(rng >> 8) / 16777216.0f - 0.5f);
+	}
+}
+
 /* --stream: 30 s of audio in windows of `seconds` every 0.5 s, through
  * emo_hubert_forward_at with reuse off and on (alternating, `runs`
  * rounds); the median encoder time per second of audio for each. */
@@ -58,12 +69,7 @@ static int bench_stream(const struct emo_hubert *h, struct emo_hubert_state *s,
 		free(x), free(t[0]), free(t[1]);
 		return 1;
 	}
-	uint32_t rng = 4242;
-	for (int i = 0; i < N; i++) {
-		rng = rng * 1664525u + 1013904223u;
-		x[i] = 0.1f * sinf(2.0f * 3.14159265f * 150.0f * (float)i / 16000.0f) +
-		       0.02f * ((float)(rng >> 8) / 16777216.0f - 0.5f);
-	}
+	test_audio(x, N, 4242);
 	long reused = 0, computed = 0;
 	for (long r = 0; r < runs; r++)
 		for (int m = 0; m < 2; m++) {
@@ -159,7 +165,7 @@ int cmd_bench(int argc, char **argv)
 	}
 	if (optind < argc)
 		return usage_error("bench", "unexpected argument '%s'", argv[optind]);
-	emo_ops_set_threads((int)threads);
+	emo_set_threads((int)threads);
 
 	double t0 = emo_now();
 	struct emo_hubert_config cfg;
@@ -185,21 +191,15 @@ int cmd_bench(int argc, char **argv)
 		emo_safetensors_close(st);
 		return 1;
 	}
-	float *x = malloc(sizeof(float) * (size_t)n);
-	uint32_t rng = 12345;
-	for (int i = 0; i < n; i++) {
-		rng = rng * 1664525u + 1013904223u;
-		x[i] = 0.1f * sinf(2.0f * 3.14159265f * 150.0f * i / 16000.0f) +
-		       0.02f * ((float)(rng >> 8) / 16777216.0f - 0.5f);
-	}
 	if (stream) {
 		int st_err = bench_stream(h, s, seconds, runs, rc.reuse, json);
-		free(x);
 		emo_hubert_state_destroy(s);
 		emo_hubert_destroy(h);
 		emo_safetensors_close(st);
 		return st_err;
 	}
+	float *x = malloc(sizeof(float) * (size_t)n);
+	test_audio(x, n, 12345);
 	double *times = malloc(sizeof(double) * (size_t)runs);
 	emo_hubert_forward(h, s, x, n); /* warm-up: page in weights, BLAS buffers */
 	emo_hubert_profile_reset(s);
@@ -239,7 +239,7 @@ int cmd_bench(int argc, char **argv)
 		printf("}\n");
 	} else {
 		printf("model        %s (%s, %d layers, hidden %d)\n"
-		       "load         %.3f s (mmap + validation)\n"
+		       "load         %.3f s (mmap, validation, packing)\n"
 		       "window       %.2f s, %ld thread(s) (OpenBLAS %s, linear layers: %s), %ld runs, %.2f GFLOP\n"
 		       "per window   median %.1f ms, min %.1f ms (%.0f GFLOP/s)\n"
 		       "real time    %.4f (%.1fx faster than real time)\n"

@@ -93,7 +93,7 @@ int cmd_embed(int argc, char **argv)
 	}
 	if (optind != argc - 1 || !out)
 		return usage_error("embed", "%s", "give -o OUT.npy and one audio file");
-	emo_ops_set_threads((int)threads);
+	emo_set_threads((int)threads);
 	struct emo_model *m = NULL;
 	int err = emo_model_load(model, &(struct emo_model_params){
 		.require_head = false, .precision = cli_precision}, &m);

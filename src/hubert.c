@@ -164,12 +164,6 @@ static bool json_flag(json_t *root, const char *key, bool def)
 	return json_is_boolean(v) ? json_is_true(v) : def;
 }
 
-static const char *json_str(json_t *root, const char *key, const char *def)
-{
-	const char *s = json_string_value(json_object_get(root, key));
-	return s ? s : def;
-}
-
 int emo_hubert_config_from_json(const json_t *config, const json_t *pre_json,
 				struct emo_hubert_config *cfg)
 {
@@ -182,7 +176,7 @@ int emo_hubert_config_from_json(const json_t *config, const json_t *pre_json,
 		emo_err("config: not a JSON object");
 		return EMO_E_BADMODEL;
 	}
-	const char *mt = json_str(root, "model_type", "");
+	const char *mt = emo_json_str(root, "model_type", "");
 	if (strcmp(mt, "hubert") && strcmp(mt, "wav2vec2")) {
 		emo_err("config: model_type \"%s\" is not supported (hubert or "
 			"wav2vec2)", mt);
@@ -203,7 +197,7 @@ int emo_hubert_config_from_json(const json_t *config, const json_t *pre_json,
 	}
 	cfg->num_conv = n1;
 	cfg->conv_bias = json_flag(root, "conv_bias", false);
-	const char *fen = json_str(root, "feat_extract_norm", "group");
+	const char *fen = emo_json_str(root, "feat_extract_norm", "group");
 	if (strcmp(fen, "group") && strcmp(fen, "layer")) {
 		emo_err("config: feat_extract_norm \"%s\" is not group or layer", fen);
 		return EMO_E_UNSUPPORTED;
@@ -238,8 +232,8 @@ int emo_hubert_config_from_json(const json_t *config, const json_t *pre_json,
 			cfg->pos_conv_groups);
 		return EMO_E_BADMODEL;
 	}
-	const char *act = json_str(root, "hidden_act", "gelu");
-	const char *fact = json_str(root, "feat_extract_activation", "gelu");
+	const char *act = emo_json_str(root, "hidden_act", "gelu");
+	const char *fact = emo_json_str(root, "feat_extract_activation", "gelu");
 	if (strcmp(act, "gelu") || strcmp(fact, "gelu")) {
 		emo_err("config: activation \"%s\"/\"%s\" is not supported (gelu)",
 			act, fact);
@@ -544,12 +538,21 @@ size_t emo_hubert_state_bytes(const struct emo_hubert_state *s)
 	return s->bytes;
 }
 
+/* A frame's conv features depend only on its own samples: layer norm per
+ * frame, and no normalisation of the input by the window's statistics. */
+static bool frame_local(const struct emo_hubert *h)
+{
+	return h->cfg.feat_norm_layer && !h->cfg.do_normalize;
+}
+
 bool emo_hubert_streams_exactly(const struct emo_hubert *h)
 {
-	/* frame-local front end, and its products in oneDNN (row results
-	 * independent of the row count; see im2col_product) */
-	return h->cfg.feat_norm_layer && !h->cfg.do_normalize &&
-	       strcmp(emo_linear_engine(EMO_PRECISION_FP32), "OpenBLAS");
+	/* and every conv product in oneDNN, whose rows do not depend on the
+	 * row count (see im2col_product) */
+	bool ok = frame_local(h);
+	for (int i = 0; ok && i < h->cfg.num_conv; i++)
+		ok = emo_linear_onednn(h->conv[i].lin);
+	return ok;
 }
 
 /* Whether conv layer i with overlapping windows is computed as one
@@ -562,8 +565,7 @@ static bool im2col_product(const struct emo_hubert *h, int i)
 	const struct conv_layer *cl = &h->conv[i];
 	if (cl->s >= cl->k || !cl->lin)
 		return false;
-	return (h->precision == EMO_PRECISION_BF16 && i > 0) ||
-	       (h->cfg.feat_norm_layer && !h->cfg.do_normalize);
+	return (h->precision == EMO_PRECISION_BF16 && i > 0) || frame_local(h);
 }
 
 int emo_hubert_state_create(const struct emo_hubert *h, int max_samples,
@@ -723,6 +725,7 @@ static int take_cached(const struct emo_hubert *h, struct emo_hubert_state *s,
 		       int64_t origin, int T)
 {
 	const int hop = emo_hubert_hop(h), C = h->cfg.conv_dim[h->cfg.num_conv - 1];
+	/* approximate: frame-local but for the window's input normalisation */
 	bool ok = s->reuse == EMO_REUSE_APPROX ? h->cfg.feat_norm_layer :
 		  s->reuse == EMO_REUSE_EXACT && emo_hubert_streams_exactly(h);
 	if (!ok || origin < 0 || origin % hop || s->fc_first < 0)
@@ -786,23 +789,18 @@ int emo_hubert_forward_at(const struct emo_hubert *h, struct emo_hubert_state *s
 	x += (size_t)k * emo_hubert_hop(h);
 	int tin = n - k * emo_hubert_hop(h);
 	float *bufs[2] = {s->conv_a, s->conv_b};
-	float *y = NULL;
 	for (int i = 0; i < c->num_conv && k < T; i++) {
 		const struct conv_layer *cl = &h->conv[i];
 		int tout = emo_ops_conv1d_out_len(tin, cl->k, cl->s, 0);
 		/* the last layer writes straight into the cache */
-		y = i == c->num_conv - 1 ? s->fcache + (size_t)k * C : bufs[i & 1];
-		const int kc = cl->k * cl->cin;
+		float *y = i == c->num_conv - 1 ? s->fcache + (size_t)k * C : bufs[i & 1];
 		bool done = emo_linear_try(cl->lin, s->lctx, y, cl->cout, x,
 					   cl->s * cl->cin, tout);
 		if (!done && im2col_product(h, i)) {
-			/* im2col: the k frames under output t are one run of
-			 * k·cin floats at x + t·s·cin */
-			for (int t = 0; t < tout; t++)
-				memcpy(s->conv_scratch + (size_t)t * kc,
-				       x + (size_t)t * cl->s * cl->cin, sizeof(float) * (size_t)kc);
+			emo_ops_im2col(s->conv_scratch, x, tin, cl->cin, tout, cl->k,
+				       cl->s, 0, 0, 1);
 			done = emo_linear_try(cl->lin, s->lctx, y, cl->cout, s->conv_scratch,
-					      kc, tout);
+					      cl->k * cl->cin, tout);
 		}
 		if (!done)
 			emo_ops_conv1d(y, x, cl->w, cl->b, s->conv_scratch, tin, cl->cin,
@@ -819,7 +817,6 @@ int emo_hubert_forward_at(const struct emo_hubert *h, struct emo_hubert_state *s
 		x = y;
 		tin = tout;
 	}
-	(void)y;
 	assert(k == T || tin == T - k);
 	s->fc_first = origin >= 0 && origin % emo_hubert_hop(h) == 0 ?
 			      origin / emo_hubert_hop(h) : -1;

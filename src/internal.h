@@ -30,6 +30,13 @@ static inline double emo_now(void)
  * free() releases. */
 void *emo_alloc_large(size_t bytes);
 
+/* o[k] as a string, or def when absent or not a string. */
+static inline const char *emo_json_str(const json_t *o, const char *k, const char *def)
+{
+	const char *s = json_string_value(json_object_get(o, k));
+	return s ? s : def;
+}
+
 /* Parses the JSON file at `path` (duplicate keys refused). With `optional`
  * a missing file returns NULL with *err = 0; otherwise NULL with *err set
  * and a message naming the file (and line and column for bad JSON). */

@@ -301,11 +301,9 @@ static struct shape *shape_for(struct emo_linear *l, int M, int ldx, int ldy)
 	return sh && sh->mm ? sh : NULL;
 }
 
-void emo_linear_run(struct emo_linear *l, struct emo_linear_ctx *c, float *y,
-		    int ldy, const float *x, int ldx, int M)
+bool emo_linear_onednn(const struct emo_linear *l)
 {
-	if (!emo_linear_try(l, c, y, ldy, x, ldx, M))
-		emo_ops_linear(y, ldy, x, ldx, l->w, l->b, M, l->K, l->N);
+	return l && l->eng;
 }
 
 bool emo_linear_try(struct emo_linear *l, struct emo_linear_ctx *c, float *y,
@@ -403,11 +401,10 @@ void emo_linear_ctx_destroy(struct emo_linear_ctx *c)
 	free(c);
 }
 
-void emo_linear_run(struct emo_linear *l, struct emo_linear_ctx *c, float *y,
-		    int ldy, const float *x, int ldx, int M)
+bool emo_linear_onednn(const struct emo_linear *l)
 {
-	(void)c;
-	emo_ops_linear(y, ldy, x, ldx, l->w, l->b, M, l->K, l->N);
+	(void)l;
+	return false;
 }
 
 bool emo_linear_try(struct emo_linear *l, struct emo_linear_ctx *c, float *y,
@@ -429,3 +426,11 @@ bool emo_linear_bf16_available(void)
 }
 
 #endif
+
+/* Both builds' layers hold w, b, K and N for the OpenBLAS product. */
+void emo_linear_run(struct emo_linear *l, struct emo_linear_ctx *c, float *y,
+		    int ldy, const float *x, int ldx, int M)
+{
+	if (!emo_linear_try(l, c, y, ldy, x, ldx, M))
+		emo_ops_linear(y, ldy, x, ldx, l->w, l->b, M, l->K, l->N);
+}

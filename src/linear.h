@@ -44,11 +44,15 @@ void emo_linear_run(struct emo_linear *l, struct emo_linear_ctx *c, float *y,
 bool emo_linear_try(struct emo_linear *l, struct emo_linear_ctx *c, float *y,
 		    int ldy, const float *x, int ldx, int M);
 
+/* Whether this layer's products run in oneDNN (weights packed), rather
+ * than falling back to OpenBLAS. */
+bool emo_linear_onednn(const struct emo_linear *l);
+
 /* What runs the products: "oneDNN fp32", "oneDNN bf16" or "OpenBLAS". */
 const char *emo_linear_engine(enum emo_precision p);
 /* bf16 products are available (oneDNN built in, the CPU has AVX512_BF16). */
 bool emo_linear_bf16_available(void);
-/* Threads oneDNN may use (emo_ops_set_threads sets OpenBLAS's and this). */
+/* Threads oneDNN may use (emo_set_threads sets OpenBLAS's and this). */
 void emo_linear_set_threads(int n);
 
 #endif

@@ -162,8 +162,7 @@ int emo_model_load(const char *dir, const struct emo_model_params *params,
 		   struct emo_model **out)
 {
 	*out = NULL;
-	struct emo_model_params p = params ? *params : emo_model_params_default();
-	const bool require_head = p.require_head;
+	const struct emo_model_params p = params ? *params : emo_model_params_default();
 	char path[4096];
 	int err;
 	bool *used = NULL;
@@ -223,7 +222,7 @@ int emo_model_load(const char *dir, const struct emo_model_params *params,
 		goto fail;
 	err = emo_head_create(cfg, m->st, used, hc.hidden_size, hc.num_layers,
 			      &m->head);
-	if (!err && !m->head && require_head) {
+	if (!err && !m->head && p.require_head) {
 		err = EMO_E_MISSING;
 		emo_err("%s: the model has no emotion head (config.json has neither "
 			"\"emotop_head\" nor a *ForSequenceClassification "
@@ -334,6 +333,7 @@ const char *emo_model_sha256(const struct emo_model *cm)
 void emo_set_threads(int n)
 {
 	emo_ops_set_threads(n);
+	emo_linear_set_threads(n); /* oneDNN's products, when built in */
 }
 
 int emo_get_threads(void)

@@ -10,7 +10,6 @@
 #include <string.h>
 
 #include "clones.h"
-#include "linear.h"
 #include "ops.h"
 
 /* OpenBLAS exports these; cblas.h declares them in Debian's package, the
@@ -22,7 +21,6 @@ extern char *openblas_get_corename(void);
 void emo_ops_set_threads(int n)
 {
 	openblas_set_num_threads(n < 1 ? 1 : n);
-	emo_linear_set_threads(n); /* oneDNN's products, when built in */
 }
 
 int emo_ops_get_threads(void)
@@ -103,6 +101,24 @@ size_t emo_ops_conv1d_scratch(int tout, int cin, int kernel, int stride,
 	return (size_t)tout * kernel * (cin / groups);
 }
 
+void emo_ops_im2col(float *col, const float *x, int tin, int cin, int tout,
+		    int kernel, int stride, int pad, int g, int groups)
+{
+	const int cg = cin / groups, kc = kernel * cg;
+	for (int t = 0; t < tout; t++) {
+		float *row = col + (size_t)t * kc;
+		for (int k = 0; k < kernel; k++) {
+			int ti = t * stride + k - pad;
+			float *dst = row + (size_t)k * cg;
+			if (ti < 0 || ti >= tin)
+				memset(dst, 0, (size_t)cg * sizeof(float));
+			else
+				memcpy(dst, x + (size_t)ti * cin + (size_t)g * cg,
+				       (size_t)cg * sizeof(float));
+		}
+	}
+}
+
 void emo_ops_conv1d(float *y, const float *x, const float *w, const float *b,
 		    float *scratch, int tin, int cin, int tout, int cout,
 		    int kernel, int stride, int pad, int groups)
@@ -143,19 +159,7 @@ void emo_ops_conv1d(float *y, const float *x, const float *w, const float *b,
 	}
 
 	for (int g = 0; g < groups; g++) {
-		/* col(tout, K·cg): the zero-padded window of group g */
-		for (int t = 0; t < tout; t++) {
-			float *row = scratch + (size_t)t * kc;
-			for (int k = 0; k < kernel; k++) {
-				int ti = t * stride + k - pad;
-				float *dst = row + (size_t)k * cg;
-				if (ti < 0 || ti >= tin)
-					memset(dst, 0, (size_t)cg * sizeof(float));
-				else
-					memcpy(dst, x + (size_t)ti * cin + (size_t)g * cg,
-					       (size_t)cg * sizeof(float));
-			}
-		}
+		emo_ops_im2col(scratch, x, tin, cin, tout, kernel, stride, pad, g, groups);
 		/* y[:, g·og:(g+1)·og](tout, og) = col(tout, K·cg) · Wg(og, K·cg)ᵀ + bg */
 		emo_ops_linear(y + (size_t)g * og, cout, scratch, kc,
 			       w + (size_t)g * og * kc, b ? b + (size_t)g * og : NULL,

@@ -16,7 +16,8 @@
 extern "C" {
 #endif
 
-/* OpenBLAS threads used by the GEMMs of this process (1 = single thread). */
+/* OpenBLAS threads used by the GEMMs of this process (1 = single thread);
+ * emo_set_threads (model.h) sets these and oneDNN's together. */
 void emo_ops_set_threads(int n);
 int emo_ops_get_threads(void);
 /* The kernel family OpenBLAS chose (or was told: OPENBLAS_CORETYPE). */
@@ -44,6 +45,11 @@ void emo_ops_conv1d_reorder(float *dst, const float *src, int cout,
 size_t emo_ops_conv1d_scratch(int tout, int cin, int kernel, int stride,
 			      int pad, int groups);
 
+/* col(tout, K·cin/groups) = the windows of group g of x(tin, cin), zero
+ * where they reach past either end (pad); the matrix emo_ops_conv1d
+ * multiplies on its im2col path. */
+void emo_ops_im2col(float *col, const float *x, int tin, int cin, int tout,
+		    int kernel, int stride, int pad, int g, int groups);
 /* y(tout, cout) = conv1d(x(tin, cin)) with weights w in (Cout, K, Cin/g)
  * layout, optional bias b(cout), zero padding `pad` on both ends, `groups`
  * groups. tout may be smaller than emo_ops_conv1d_out_len() (the positional

@@ -10,6 +10,7 @@
 
 #include "emotop/error.h"
 #include "emotop/session.h"
+#include "internal.h"
 #include "session-fields.h"
 
 /* The parsed lines kept behind log->priv: the strings of the typed
@@ -23,12 +24,6 @@ static double num(json_t *o, const char *k, double def)
 {
 	json_t *v = json_object_get(o, k);
 	return json_is_number(v) ? json_number_value(v) : def;
-}
-
-static const char *str(json_t *o, const char *k, const char *def)
-{
-	const char *s = json_string_value(json_object_get(o, k));
-	return s ? s : def;
 }
 
 /* settings in `o` over what *a holds (the defaults) */
@@ -54,16 +49,16 @@ static void decode_header(json_t *h, struct emo_session_header *o)
 {
 	json_t *src = json_object_get(h, "source"), *m = json_object_get(h, "model");
 	o->version = (int)json_integer_value(json_object_get(h, "version"));
-	o->start = str(h, "start", "");
-	o->generator = str(h, "generator", "");
-	o->source_kind = str(src, "kind", "");
-	o->source_name = str(src, "name", "");
+	o->start = emo_json_str(h, "start", "");
+	o->generator = emo_json_str(h, "generator", "");
+	o->source_kind = emo_json_str(src, "kind", "");
+	o->source_name = emo_json_str(src, "name", "");
 	o->source_rate = (int)num(src, "rate", 0);
 	o->source_channels = (int)num(src, "channels", 0);
-	o->model_name = str(m, "name", "");
-	o->model_dir = str(m, "dir", "");
-	o->model_sha256 = str(m, "sha256", "");
-	o->model_head = str(m, "head", "");
+	o->model_name = emo_json_str(m, "name", "");
+	o->model_dir = emo_json_str(m, "dir", "");
+	o->model_sha256 = emo_json_str(m, "sha256", "");
+	o->model_head = emo_json_str(m, "head", "");
 	json_t *la = json_object_get(h, "labels");
 	for (size_t i = 0; i < json_array_size(la) && o->num_labels < EMO_MAX_LABELS; i++) {
 		const char *l = json_string_value(json_array_get(la, i));
@@ -75,12 +70,12 @@ static void decode_header(json_t *h, struct emo_session_header *o)
 		    sizeof emo_analysis_fields / sizeof *emo_analysis_fields, &o->analysis);
 	read_fields(json_object_get(h, "vad"), emo_vad_fields,
 		    sizeof emo_vad_fields / sizeof *emo_vad_fields, &o->analysis);
-	o->resample = str(h, "resample", "");
+	o->resample = emo_json_str(h, "resample", "");
 	o->recording = json_string_value(json_object_get(h, "recording"));
 	o->threads = (int)num(h, "threads", 1);
-	o->precision = !strcmp(str(h, "precision", "fp32"), "bf16") ? EMO_PRECISION_BF16 :
+	o->precision = !strcmp(emo_json_str(h, "precision", "fp32"), "bf16") ? EMO_PRECISION_BF16 :
 								      EMO_PRECISION_FP32;
-	o->engine = str(h, "engine", "");
+	o->engine = emo_json_str(h, "engine", "");
 }
 
 static void decode_window(json_t *w, const struct emo_session_header *h,
@@ -93,7 +88,7 @@ static void decode_window(json_t *w, const struct emo_session_header *h,
 	res->speech_s = num(w, "speech", res->t1 - res->t0);
 	res->num_labels = h->num_labels;
 	json_t *p = json_object_get(w, "probs"), *sm = json_object_get(w, "smoothed");
-	const char *lab = str(w, "label", "");
+	const char *lab = emo_json_str(w, "label", "");
 	for (int i = 0; i < h->num_labels; i++) {
 		res->probs[i] = (float)num(p, h->labels[i], 0);
 		res->smoothed[i] = (float)num(sm ? sm : p, h->labels[i], res->probs[i]);
@@ -111,8 +106,8 @@ static void decode_window(json_t *w, const struct emo_session_header *h,
 
 static void decode_end(json_t *e, struct emo_session_end *o)
 {
-	o->end = str(e, "end", "");
-	o->reason = str(e, "reason", "");
+	o->end = emo_json_str(e, "end", "");
+	o->reason = emo_json_str(e, "reason", "");
 	o->duration = num(e, "duration", 0);
 	o->speech_s = num(e, "speech_seconds", 0);
 	o->rtf = num(e, "rtf", 0);
@@ -137,7 +132,7 @@ static int decode(struct emo_session_log *log)
 	for (size_t i = 0; i < log->n; i++) {
 		json_t *j = L->rec[i + 1];
 		struct emo_session_record *r = &log->records[i];
-		const char *type = str(j, "type", "");
+		const char *type = emo_json_str(j, "type", "");
 		if (!strcmp(type, "window")) {
 			r->type = EMO_RECORD_WINDOW;
 			decode_window(j, &log->header, r);
@@ -148,8 +143,8 @@ static int decode(struct emo_session_log *log)
 		} else if (!strcmp(type, "event")) {
 			r->type = EMO_RECORD_EVENT;
 			r->t0 = r->t1 = num(j, "t", 0);
-			r->event = str(j, "event", "");
-			r->detail = str(j, "detail", "");
+			r->event = emo_json_str(j, "event", "");
+			r->detail = emo_json_str(j, "detail", "");
 			r->count = (int64_t)num(j, "count", 0);
 		} else { /* end: the parser lets nothing else through */
 			r->type = EMO_RECORD_END;

@@ -40,8 +40,7 @@ struct emo_tui {
 	bool replay;
 	double rp_pos, rp_total, rp_speed;
 	bool rp_paused;
-	char rec_path[256];
-	bool recording;
+	char rec_path[256];    /* shown while the stream says it records */
 	struct emo_stream_stats stats; /* live: the caller's latest */
 	float smoothing;
 	const char *truth;     /* the cue label at the last result, or NULL */
@@ -100,10 +99,7 @@ int emo_tui_create(const struct emo_tui_config *cfg, struct emo_tui **out)
 		init_pair(62, COLOR_YELLOW, -1);
 		init_pair(63, COLOR_RED, -1);
 	}
-	if (cfg->record_path) {
-		snprintf(t->rec_path, sizeof t->rec_path, "%s", cfg->record_path);
-		t->recording = true;
-	}
+	emo_tui_set_recording(t, cfg->record_path);
 	t->shown_level = -120;
 	t->stats.level_db = -120;
 	t->replay = cfg->replay;
@@ -138,7 +134,6 @@ void emo_tui_set_stats(struct emo_tui *t, const struct emo_stream_stats *s,
 
 void emo_tui_set_recording(struct emo_tui *t, const char *path)
 {
-	t->recording = path != NULL;
 	snprintf(t->rec_path, sizeof t->rec_path, "%s", path ? path : "");
 }
 

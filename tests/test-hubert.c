@@ -293,7 +293,7 @@ out:
 int main(int argc, char **argv)
 {
 	t_init();
-	emo_ops_set_threads(1);
+	emo_set_threads(1);
 	char path[1024];
 	if (argc > 1) {
 		for (int i = 1; i < argc; i++)

@@ -236,7 +236,7 @@ static void test_broken(void)
 int main(void)
 {
 	t_init();
-	emo_ops_set_threads(1);
+	emo_set_threads(1);
 	check_fixture("model-tiny-bilstm", 8, "neutral");
 	check_fixture("model-tiny-bilstm-last", 8, "neutral");
 	check_fixture("model-tiny-superb", 4, "neu");
