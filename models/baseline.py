@@ -11,7 +11,8 @@ deviation of their frame-to-frame delta, and the share of louder frames:
 193 numbers, standardised on the training clips. MLP 256 (ReLU, dropout
 0.3), the same masked loss and corpus/class balance (as example weights)
 and the same splits and metrics as multicorpus.py; the epoch is chosen on
-the validation speakers. Runs the held-out-speaker protocol and
+the cross-corpus validation (multicorpus.val_score: the validation corpus
+and the validation speakers). Runs the held-out-speaker protocol and
 leave-one-corpus-out for each corpus, in about a minute.
 """
 import argparse
@@ -45,7 +46,7 @@ def features(x):
                       loud.float().mean()[None]]).numpy()
 
 
-def fit(Xtr, tr, Xva, va, seed, epochs=400):
+def fit(Xtr, tr, Xva, va, seed, epochs=400, val_corpus=''):
     torch.manual_seed(seed)
     mu, sd = Xtr.mean(0), Xtr.std(0) + 1e-6
     xt = torch.tensor((Xtr - mu) / sd, dtype=torch.float32)
@@ -74,7 +75,7 @@ def fit(Xtr, tr, Xva, va, seed, epochs=400):
             net.eval()
             with torch.no_grad():
                 vm = mc.corpus_metrics(net(xv).numpy(), va)
-            s = np.mean([vm[c]['accuracy'] for c in train_c])
+            s = mc.val_score(vm, train_c, val_corpus)[0]
             if s >= best:
                 best, state = s, {k: v.clone() for k, v in net.state_dict().items()}
     net.load_state_dict(state)
@@ -85,7 +86,9 @@ def fit(Xtr, tr, Xva, va, seed, epochs=400):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--data', default=mc.SHARED)
-    ap.add_argument('--corpora', default='ravdess,nemo,turev')
+    ap.add_argument('--corpora', default='ravdess,nemo,turev,ased,tess')
+    ap.add_argument('--val-corpus', default=mc.VAL_CORPUS,
+                    help='corpus kept out of training to validate on (\'\': none)')
     ap.add_argument('--emotop', default=os.path.join(HERE, '..', 'build', 'emotop'))
     ap.add_argument('--cache', default=os.path.join(HERE, '..', 'build', 'corpus-cache'))
     ap.add_argument('--seed', type=int, default=0)
@@ -101,9 +104,10 @@ def main():
     X = {it.path: features(audio[it.path]) for it in items}
     res = {}
     for leave in [''] + names:
-        _, tr, va, te = mc.protocol_sets(items, names, leave)
+        vc = mc.val_corpus_for(leave, a.val_corpus) if a.val_corpus in names else ''
+        _, tr, va, te = mc.protocol_sets(items, names, leave, vc)
         model = fit(np.stack([X[it.path] for it in tr]), tr,
-                    np.stack([X[it.path] for it in va]), va, a.seed)
+                    np.stack([X[it.path] for it in va]), va, a.seed, val_corpus=vc)
         m = mc.corpus_metrics(model(np.stack([X[it.path] for it in te])), te)
         res[leave or 'heldout'] = m
         for c, r in m.items():

@@ -152,6 +152,32 @@ def tess(root):
     return items, skipped
 
 
+ASED = {'n': 'neutral', 'f': 'fearful', 'h': 'happy', 's': 'sad', 'a': 'angry'}
+ASED_NAME = re.compile(r'^([a-z])([1-5])-(\d\d)-(\d\d)-(\d\d)-(\d\d)$')
+
+
+def ased(root):
+    """ASED v1: 0{k}{Emotion}/{e}{k}-SS-RR-GG-PP (emotion letter and
+    folder number, sentence, repetition, gender, speaker). The speaker is
+    the number PP alone: the gender field has typos (five files of
+    female speakers 09, 15, 21, 23 and 25 say 02), and the 65 numbers
+    are the corpus's 65 participants (25 F, 40 M). A file whose letter
+    disagrees with its folder is skipped."""
+    items, skipped = [], []
+    for p in _audio(root):
+        m = ASED_NAME.match(_stem(p).lower())
+        folder = os.path.basename(os.path.dirname(p))
+        if not m:
+            skipped.append((p, 'not an ASED name (n1-SS-RR-GG-PP)'))
+        elif m.group(1) not in ASED:
+            skipped.append((p, 'ASED emotion letter %r is not one of n f h s a' % m.group(1)))
+        elif not folder.startswith('0' + m.group(2)):
+            skipped.append((p, 'ASED name %r disagrees with its folder %r' % (_stem(p), folder)))
+        else:
+            items.append(Item(p, ASED[m.group(1)], 'ased:' + m.group(6), 'ased'))
+    return items, skipped
+
+
 SAVEE = {'a': 'angry', 'd': 'disgust', 'f': 'fearful', 'h': 'happy',
          'n': 'neutral', 'sa': 'sad', 'su': 'surprised'}
 
@@ -234,7 +260,7 @@ def iemocap(root):
 
 
 READERS = {'ravdess': ravdess, 'nemo': nemo, 'turev': turev,
-           'ljspeech': ljspeech, 'crema-d': crema_d, 'tess': tess,
+           'ljspeech': ljspeech, 'crema-d': crema_d, 'tess': tess, 'ased': ased,
            'savee': savee, 'emodb': emodb, 'iemocap': iemocap}
 
 CLASSES = {
@@ -244,6 +270,7 @@ CLASSES = {
     'ljspeech': set(),
     'crema-d': set(CREMA.values()),
     'tess': set(TESS.values()),
+    'ased': set(ASED.values()),
     'savee': set(SAVEE.values()),
     'emodb': set(EMODB.values()),
     'iemocap': {'neutral', 'happy', 'sad', 'angry', 'fearful', 'disgust',
@@ -259,7 +286,7 @@ VALENCE_CLASSES = ['negative', 'neutral', 'positive']
 
 # ../shared/data's folders and the reader for each
 SHARED = {'ravdess': 'ravdess-16k', 'nemo': 'nemo', 'turev': 'turev-db',
-          'ljspeech': 'ljspeech-part'}
+          'ljspeech': 'ljspeech-part', 'ased': 'ased', 'tess': 'tess'}
 
 
 def read(corpus, root):

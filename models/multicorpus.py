@@ -67,7 +67,26 @@ SPLITS = {
     'ravdess': {'val': ['17', '18'], 'test': ['19', '20'], 'demo': ['01']},
     'nemo': {'val': ['KD0'], 'test': ['IC0', 'WR0'], 'demo': []},
     'turev': {'val': ['6783'], 'test': ['7895'], 'demo': []},
+    # ASED's 65 speakers by number (corpora.ased): test n % 8 == 3, validation
+    # n % 8 == 6, fixed before any result was seen
+    'ased': {'val': ['%02d' % n for n in range(1, 66) if n % 8 == 6],
+             'test': ['%02d' % n for n in range(1, 66) if n % 8 == 3], 'demo': []},
+    # TESS has two speakers: it is the whole-corpus validation set (see
+    # VAL_CORPUS); where it is the corpus left out, TurEV-DB validates
+    'tess': {'val': [], 'test': ['OAF', 'YAF'], 'demo': []},
 }
+
+# The corpus held out of training entirely to choose epoch, fusion weight
+# and temperature (with the validation speakers of the training corpora):
+# what is selected is what holds up on a corpus the model never heard.
+VAL_CORPUS = 'tess'
+VAL_CORPUS_IF_LEFT_OUT = 'turev'
+
+
+def val_corpus_for(leave_out, val_corpus=VAL_CORPUS):
+    if not val_corpus:
+        return ''
+    return VAL_CORPUS_IF_LEFT_OUT if leave_out == val_corpus else val_corpus
 
 # conv feature encoder: (channels, kernel, stride); frames every 320
 # samples (20 ms) as HuBERT's, receptive field 1,200 samples
@@ -168,6 +187,10 @@ class Model(rav.HubertLSTM):
     parameters are nn.LSTM's (same names in the exported model)."""
 
     def forward(self, x, lengths=None):
+        return self.classifier(self.pooled(x, lengths))
+
+    def pooled(self, x, lengths=None):
+        """The mean over time of the BiLSTM's output (B, 512)."""
         feats = rav.conv_features(self.enc.feature_extractor, x)
         B, T = feats.shape[0], feats.shape[1]
         if lengths is None:
@@ -189,7 +212,89 @@ class Model(rav.HubertLSTM):
         bwd = bwd.gather(1, rev[..., None].expand_as(bwd))
         y = torch.cat([fwd, bwd], -1)
         valid = (t < fl[:, None]).to(y.dtype)[..., None]
-        return self.classifier((y * valid).sum(1) / fl[:, None].to(y.dtype))
+        return (y * valid).sum(1) / fl[:, None].to(y.dtype)
+
+
+# -- the statistics branch: log-mel clip statistics beside the encoder ----
+#
+# The trivial baseline's features (models/baseline.py), computed per window
+# on what the encoder sees (the window after do_normalize, so they do not
+# depend on the input gain): 64 log-mel bands of 25 ms frames every 10 ms
+# (no centring: frames = 1 + (n - 400) // 160; periodic Hann window; power
+# spectrum through HTK-scale triangles 0-8 kHz), their mean and standard
+# deviation over the louder frames (band energy within 30 dB of the
+# window's loudest frame), the standard deviation of their frame-to-frame
+# delta over all frames, and the share of louder frames: 193 numbers,
+# standardised, into an MLP of 256 whose logits are added to the head's.
+# The C engine computes the same from the tensors export() writes
+# (stats.window, stats.mel_fb, stats.mean, stats.std, stats.fc1/fc2).
+
+STATS_FFT, STATS_HOP, STATS_MELS = 400, 160, 64
+STATS_DIM = 3 * STATS_MELS + 1
+STATS_LOUD_DB = 30.0
+
+
+def stats_window():
+    return torch.hann_window(STATS_FFT, periodic=True, dtype=torch.float64)
+
+
+def stats_mel_fb():
+    """(STATS_MELS, STATS_FFT // 2 + 1) triangles."""
+    import torchaudio.functional as AF
+    return AF.melscale_fbanks(STATS_FFT // 2 + 1, 0.0, SR / 2, STATS_MELS, SR,
+                              norm=None, mel_scale='htk').t().to(torch.float64)
+
+
+_STATS = {}
+
+
+def window_stats(x):
+    """The 193 statistics of one normalised window x (1-D); float32."""
+    if not _STATS:
+        _STATS['w'], _STATS['fb'] = stats_window(), stats_mel_fb()
+    x = x.to(torch.float64)
+    if len(x) < STATS_FFT:
+        x = F.pad(x, (0, STATS_FFT - len(x)))
+    fr = x.unfold(0, STATS_FFT, STATS_HOP) * _STATS['w']  # T, 400
+    spec = torch.fft.rfft(fr).abs().pow(2)  # T, 201
+    m = torch.log(spec @ _STATS['fb'].t() + 1e-6)  # T, 64
+    e = m.logsumexp(1)
+    loud = e > e.max() - STATS_LOUD_DB * math.log(10) / 10
+    ml = m[loud]
+    d = m[1:] - m[:-1]
+    dstd = d.std(0, unbiased=False) if d.shape[0] else torch.zeros(STATS_MELS,
+                                                                   dtype=torch.float64)
+    return torch.cat([ml.mean(0), ml.std(0, unbiased=False), dstd,
+                      loud.to(torch.float64).mean()[None]]).float()
+
+
+class StatsNet(nn.Module):
+    """Standardised window statistics into an MLP (the baseline's shape)."""
+
+    def __init__(self, hidden=256, n_cls=8):
+        super().__init__()
+        self.register_buffer('mean', torch.zeros(STATS_DIM))
+        self.register_buffer('std', torch.ones(STATS_DIM))
+        self.fc1 = nn.Linear(STATS_DIM, hidden)
+        self.drop = nn.Dropout(0.3)
+        self.fc2 = nn.Linear(hidden, n_cls)
+
+    def forward(self, f):
+        return self.fc2(self.drop(F.relu(self.fc1((f - self.mean) / self.std))))
+
+
+class GradReverse(torch.autograd.Function):
+    """Identity forward, gradient times -lam backward (Ganin & Lempitsky
+    2015): the encoder learns features the corpus classifier cannot use."""
+
+    @staticmethod
+    def forward(ctx, x, lam):
+        ctx.lam = lam
+        return x.view_as(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        return -ctx.lam * g, None
 
 
 def normalize(x, n):
@@ -279,7 +384,7 @@ class Sampler:
         self.others = [audio[it.path] for it in items]
 
     def batch(self, bs, crop, aug):
-        xs, ys, ms, ns = [], [], [], []
+        xs, ys, ms, ns, cs = [], [], [], [], []
         n = int(crop * SR)
         for _ in range(bs):
             c = self.rng.choice(self.corpora)
@@ -295,9 +400,12 @@ class Sampler:
             ys.append(LABELS.index(lab))
             ms.append([l in corpora.CLASSES[c] for l in LABELS])
             ns.append(len(x))
+            cs.append(self.corpora.index(c))
         L = max(ns)
-        x = torch.stack([F.pad(normalize(v, len(v)), (0, L - len(v))) for v in xs])
-        return x, torch.tensor(ys), torch.tensor(ms), ns
+        xs = [normalize(v, len(v)) for v in xs]
+        x = torch.stack([F.pad(v, (0, L - len(v))) for v in xs])
+        f = torch.stack([window_stats(v) for v in xs])
+        return x, torch.tensor(ys), torch.tensor(ms), ns, f, torch.tensor(cs)
 
 
 def masked_ce(logits, y, mask, smoothing=0.1, weights=None):
@@ -410,13 +518,50 @@ def fit_temperature(logits, y):
 
 
 @torch.no_grad()
-def logits_of(model, items, audio):
+def logits_of(model, items, audio, stats=None, batch=16):
+    """The head's logits of each item's whole clip, or with stats the pair
+    (head logits, statistics-branch logits)."""
     model.eval()
-    out = []
-    for it in items:
-        x = audio[it.path]
-        out.append(model(normalize(x, len(x))[None])[0].numpy())
-    return np.stack(out) if out else np.zeros((0, 8))
+    if stats is not None:
+        stats.eval()
+    out, sout = [None] * len(items), [None] * len(items)
+    # batches of similar lengths; Model.forward computes each example as
+    # it would alone (masked attention, per-example LSTM ends)
+    order = sorted(range(len(items)), key=lambda i: len(audio[items[i].path]))
+    for b in range(0, len(order), batch):
+        idx = order[b:b + batch]
+        xs = [normalize(audio[items[i].path], len(audio[items[i].path])) for i in idx]
+        ns = [len(x) for x in xs]
+        x = torch.stack([F.pad(v, (0, max(ns) - len(v))) for v in xs])
+        z = model(x, ns if min(ns) != max(ns) else None).numpy()
+        for j, i in enumerate(idx):
+            out[i] = z[j]
+            if stats is not None:
+                sout[i] = stats(window_stats(xs[j])[None])[0].numpy()
+    z = np.stack(out) if out else np.zeros((0, 8))
+    if stats is None:
+        return z
+    return z, (np.stack(sout) if sout else np.zeros((0, 8)))
+
+
+FUSION_WEIGHTS = [round(0.1 * k, 1) for k in range(1, 11)]
+
+
+def fuse(zh, zs, w):
+    """Late fusion: w times the head's logits plus (1 - w) times the
+    statistics branch's (w = 1: the HuBERT-LSTM alone)."""
+    return w * np.asarray(zh) + (1 - w) * np.asarray(zs)
+
+
+def val_score(vm, train_c, val_corpus):
+    """The selection score: per corpus the mean of restricted accuracy and
+    3-class valence F1; the held-out corpus counts half, the validation
+    speakers of the training corpora (averaged) the other half."""
+    per = {c: (vm[c]['accuracy'] + vm[c]['valence_f1']) / 2 for c in vm if c != '_all'}
+    inside = float(np.mean([per[c] for c in train_c if c in per]))
+    if val_corpus and val_corpus in per:
+        return 0.5 * per[val_corpus] + 0.5 * inside, per
+    return inside, per
 
 
 # -- log-mel pretraining of the front end -------------------------------
@@ -471,13 +616,20 @@ def select(items, corpora_, splits):
     return [it for it in items if it.corpus in corpora_ and split_of(it) in splits]
 
 
-def protocol_sets(labelled, names, leave_out=''):
+def protocol_sets(labelled, names, leave_out='', val_corpus=''):
     """(training corpora, train, validation, test items) of one run of the
     protocol: held-out speakers of every corpus, or with leave_out every
-    speaker (but the demo's) of that corpus as the test set."""
-    train_c = [c for c in names if c != leave_out and corpora.CLASSES[c]]
+    speaker (but the demo's) of that corpus as the test set. val_corpus:
+    a corpus kept out of training whose every speaker validates, beside the
+    validation speakers of the training corpora."""
+    train_c = [c for c in names if c not in (leave_out, val_corpus) and corpora.CLASSES[c]]
     tr = select(labelled, train_c, {'train'})
     va = select(labelled, train_c, {'val'})
+    if val_corpus:
+        # every speaker of it; TESS's 2,800 words: every fourth (700), enough
+        # for its two voices and seven classes and a quarter of the time
+        vi = [it for it in labelled if it.corpus == val_corpus and split_of(it) != 'demo']
+        va += vi[::4] if val_corpus == 'tess' else vi
     if leave_out:
         te = [it for it in labelled if it.corpus == leave_out and split_of(it) != 'demo']
     else:
@@ -504,26 +656,37 @@ def run(a):
         items += it
     audio = load_audio(items, a.emotop, a.cache)
     labelled = [it for it in items if it.label is not None]
-    train_c, tr, va, te = protocol_sets(labelled, names, a.leave_out)
-    log(f'train {len(tr)} clips ({", ".join(train_c)}), val {len(va)}, test {len(te)}'
+    vc = val_corpus_for(a.leave_out, a.val_corpus) if a.val_corpus in names else ''
+    train_c, tr, va, te = protocol_sets(labelled, names, a.leave_out, vc)
+    log(f'train {len(tr)} clips ({", ".join(train_c)}), val {len(va)}'
+        + (f' (speakers of those and all of {vc})' if vc else '') + f', test {len(te)}'
         + (f' (left out: {a.leave_out})' if a.leave_out else ''))
     model = Model(encoder(), ARCH['hidden'])
+    stats = StatsNet() if a.stats else None
+    adv = (nn.Sequential(nn.Linear(512, 256), nn.ReLU(), nn.Linear(256, len(train_c)))
+           if a.adversary > 0 else None)
+    if stats is not None:
+        f = torch.stack([window_stats(normalize(audio[it.path], len(audio[it.path])))
+                         for it in tr])
+        stats.mean.copy_(f.mean(0))
+        stats.std.copy_(f.std(0) + 1e-3)
+    mods = nn.ModuleDict({'model': model, **({'stats': stats} if stats else {}),
+                          **({'adv': adv} if adv else {})})
     ck = os.path.join(a.out, 'checkpoint.pt')
     state = None
     if os.path.exists(ck):
         state = torch.load(ck)
-        model.load_state_dict(state['model'])
+        mods.load_state_dict(state['mods'])
         log(f'resuming at epoch {state["epoch"]}')
     elif a.pretrain:
-        pool = [audio[it.path] for it in items if split_of(it) == 'train'
-                and it.corpus != a.leave_out]
+        pool = [audio[it.path] for it in tr]
         pretrain_front_end(model, pool, a.pretrain, a.batch, a.seed, log)
-    opt = torch.optim.AdamW(model.parameters(), lr=a.lr, weight_decay=1e-2)
+    opt = torch.optim.AdamW(mods.parameters(), lr=a.lr, weight_decay=1e-2)
     total = a.epochs * a.steps
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, a.lr, total_steps=total,
                                                 pct_start=0.1)
     sampler = Sampler(tr, audio, a.seed)
-    best = {'score': -1, 'epoch': 0, 'curve': []}
+    best = {'score': -1, 'epoch': 0, 'weight': 1.0, 'curve': []}
     first = 0
     if state:
         opt.load_state_dict(state['opt'])
@@ -533,46 +696,76 @@ def run(a):
         best = state['best']
         first = state['epoch']
     for ep in range(first, a.epochs):
-        model.train()
-        t0, tot = time.time(), 0.0
-        for _ in range(a.steps):
-            x, y, m, ns = sampler.batch(a.batch, a.crop, not a.no_augment)
-            loss = masked_ce(model(x, ns), y, m)
+        mods.train()
+        t0, tot, tot_s, tot_a = time.time(), 0.0, 0.0, 0.0
+        for step in range(a.steps):
+            x, y, m, ns, f, cs = sampler.batch(a.batch, a.crop, not a.no_augment)
+            pooled = model.pooled(x, ns)
+            loss = masked_ce(model.classifier(pooled), y, m)
+            tot += loss.item()
+            if stats is not None:
+                ls = masked_ce(stats(f), y, m)
+                tot_s += ls.item()
+                loss = loss + ls
+            if adv is not None:
+                p = (ep * a.steps + step) / total
+                lam = 2 / (1 + math.exp(-10 * p)) - 1
+                la = F.cross_entropy(adv(GradReverse.apply(pooled, lam)), cs)
+                tot_a += la.item()
+                loss = loss + a.adversary * la
             opt.zero_grad()
             loss.backward()
-            nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            nn.utils.clip_grad_norm_(mods.parameters(), 1.0)
             opt.step()
             sched.step()
-            tot += loss.item()
-        vm = corpus_metrics(logits_of(model, va, audio), va)
-        # validation score: mean over the training corpora of the
-        # restricted accuracy (each corpus counts the same)
-        score = float(np.mean([vm[c]['accuracy'] for c in train_c]))
-        best['curve'].append(score)
-        msg = (f'epoch {ep + 1}/{a.epochs} loss {tot / a.steps:.3f} val '
-               + ' '.join(f'{c} {vm[c]["accuracy"]:.3f}' for c in train_c)
-               + f' mean {score:.3f} ({time.time() - t0:.0f} s)')
+        if stats is not None:
+            zh, zs = logits_of(model, va, audio, stats)
+            scored = [(val_score(corpus_metrics(fuse(zh, zs, w), va), train_c, vc), w)
+                      for w in FUSION_WEIGHTS]
+            (score, per), w = max(scored, key=lambda t: (t[0][0], t[1]))
+            (score_h, _), _ = scored[-1]
+        else:
+            score, per = val_score(corpus_metrics(logits_of(model, va, audio), va),
+                                   train_c, vc)
+            w, score_h = 1.0, score
+        best['curve'].append({'score': score, 'weight': w, 'score_head_alone': score_h,
+                              'per_corpus': per})
+        msg = (f'epoch {ep + 1}/{a.epochs} loss {tot / a.steps:.3f}'
+               + (f' stats {tot_s / a.steps:.3f}' if stats is not None else '')
+               + (f' corpus {tot_a / a.steps:.3f}' if adv is not None else '')
+               + ' val ' + ' '.join(f'{c} {v:.3f}' for c, v in per.items())
+               + f' score {score:.3f} (w {w}, head alone {score_h:.3f})'
+               + f' ({time.time() - t0:.0f} s)')
         if score >= best['score']:
-            best.update(score=score, epoch=ep + 1)
-            torch.save(model.state_dict(), os.path.join(a.out, 'best.pt'))
+            best.update(score=score, epoch=ep + 1, weight=w)
+            torch.save(mods.state_dict(), os.path.join(a.out, 'best.pt'))
             msg += ' *'
         log(msg)
-        torch.save({'model': model.state_dict(), 'opt': opt.state_dict(),
+        torch.save({'mods': mods.state_dict(), 'opt': opt.state_dict(),
                     'sched': sched.state_dict(), 'rng': sampler.rng.getstate(),
                     'g': sampler.g.get_state(), 'best': best, 'epoch': ep + 1}, ck)
-    model.load_state_dict(torch.load(os.path.join(a.out, 'best.pt')))
-    lv = logits_of(model, va, audio)
-    yv = [LABELS.index(it.label) for it in va]
-    T = fit_temperature(lv, yv)
-    lt = logits_of(model, te, audio)
+    mods.load_state_dict(torch.load(os.path.join(a.out, 'best.pt')))
+    w = best['weight']
     res = {'command': ' '.join(sys.argv), 'arch': ARCH, 'splits': SPLITS,
-           'train_corpora': train_c, 'leave_out': a.leave_out,
-           'best_epoch': best['epoch'], 'val_curve': best['curve'],
-           'temperature': T,
-           'val': corpus_metrics(lv, va), 'val_calibrated': corpus_metrics(lv, va, T),
-           'test': corpus_metrics(lt, te), 'test_calibrated': corpus_metrics(lt, te, T),
+           'train_corpora': train_c, 'leave_out': a.leave_out, 'val_corpus': vc,
+           'stats_branch': stats is not None, 'adversary': a.adversary,
+           'best_epoch': best['epoch'], 'fusion_weight': w, 'val_curve': best['curve'],
            'n': {'train': len(tr), 'val': len(va), 'test': len(te)}}
-    log(f'best epoch {best["epoch"]}, temperature {T:.3f}: ECE val '
+    outs = {}
+    for name, its in (('val', va), ('test', te)):
+        if stats is not None:
+            zh, zs = logits_of(model, its, audio, stats)
+            outs[name] = fuse(zh, zs, w)
+            res[name + '_head_alone'] = corpus_metrics(zh, its)
+            res[name + '_stats_alone'] = corpus_metrics(zs, its)
+        else:
+            outs[name] = logits_of(model, its, audio)
+    T = fit_temperature(outs['val'], [LABELS.index(it.label) for it in va])
+    res['temperature'] = T
+    for name, its in (('val', va), ('test', te)):
+        res[name] = corpus_metrics(outs[name], its)
+        res[name + '_calibrated'] = corpus_metrics(outs[name], its, T)
+    log(f'best epoch {best["epoch"]}, fusion weight {w}, temperature {T:.3f}: ECE val '
         f'{res["val"]["_all"]["ece_8"]:.3f} -> {res["val_calibrated"]["_all"]["ece_8"]:.3f}, '
         f'test {res["test"]["_all"]["ece_8"]:.3f} -> '
         f'{res["test_calibrated"]["_all"]["ece_8"]:.3f}')
@@ -583,13 +776,14 @@ def run(a):
     with open(os.path.join(a.out, 'results.json'), 'w') as f:
         json.dump(res, f, indent=1)
     if a.export:
-        export(model, T, a.export, res)
+        export(model, T, a.export, res, stats, w)
 
 
-def export(model, T, out, res):
-    """An emotop model directory; the temperature is folded into the
-    classifier (logits / T), so the C engine's probabilities are the
-    calibrated ones."""
+def export(model, T, out, res, stats=None, w=1.0):
+    """An emotop model directory; the temperature (and the fusion weight)
+    are folded into the classifiers (logits * w / T and the statistics
+    branch's * (1 - w) / T), so the C engine's probabilities are the
+    calibrated, fused ones."""
     os.makedirs(out, exist_ok=True)
     cfg = {
         'model_type': 'hubert',
@@ -606,6 +800,12 @@ def export(model, T, out, res):
         **rav.HEAD_CONFIG,
     }
     cfg['emotop_head'] = dict(cfg['emotop_head'], temperature_folded=T)
+    if stats is not None:
+        cfg['emotop_head']['fusion_weight_folded'] = w
+        cfg['emotop_head']['stats'] = {
+            'n_fft': STATS_FFT, 'hop_length': STATS_HOP, 'n_mels': STATS_MELS,
+            'loud_db': STATS_LOUD_DB, 'log_floor': 1e-6, 'hidden_size': stats.fc1.out_features,
+            'input': 'normalized window'}
     with open(os.path.join(out, 'config.json'), 'w') as f:
         json.dump(cfg, f, indent=2)
     with open(os.path.join(out, 'preprocessor_config.json'), 'w') as f:
@@ -617,8 +817,17 @@ def export(model, T, out, res):
             k = k[4:].replace('encoder.transformer.', 'encoder.')
             k = 'hubert.' + k.replace('encoder.feature_projection.', 'feature_projection.')
         elif k.startswith('classifier.'):
-            v = v / T
+            v = v * (w / T)
         sd[k] = v.contiguous()
+    if stats is not None:
+        sd['stats.window'] = stats_window().float()
+        sd['stats.mel_fb'] = stats_mel_fb().float().contiguous()
+        sd['stats.mean'] = stats.mean.clone()
+        sd['stats.std'] = stats.std.clone()
+        sd['stats.fc1.weight'] = stats.fc1.weight.detach().clone()
+        sd['stats.fc1.bias'] = stats.fc1.bias.detach().clone()
+        sd['stats.fc2.weight'] = (stats.fc2.weight.detach() * ((1 - w) / T)).contiguous()
+        sd['stats.fc2.bias'] = stats.fc2.bias.detach() * ((1 - w) / T)
     rav.write_model_dir(out, sd, 'models/multicorpus.py', res)
 
 
@@ -686,7 +895,8 @@ def protocol(a):
     here = os.path.abspath(__file__)
     common = ['--epochs', str(a.epochs), '--steps', str(a.steps), '--pretrain',
               str(a.pretrain), '--seed', str(a.seed), '--data', a.data, '--emotop',
-              a.emotop, '--cache', a.cache]
+              a.emotop, '--cache', a.cache, '--val-corpus', a.val_corpus,
+              '--adversary', str(a.adversary)] + ([] if a.stats else ['--no-stats'])
     labelled = [c for c in a.corpora.split(',') if corpora.CLASSES[c]]
     runs = [('heldout', ['--export', a.export] if a.export else [])]
     runs += [(f'loco-{c}', ['--leave-out', c, '--epochs', str(a.loco_epochs)])
@@ -712,7 +922,8 @@ def protocol(a):
     if not os.path.exists(bl):
         subprocess.run([sys.executable, os.path.join(HERE, 'baseline.py'), '--out', bl,
                         '--data', a.data, '--emotop', a.emotop, '--cache', a.cache,
-                        '--corpora', ','.join(labelled)], check=True)
+                        '--corpora', ','.join(labelled), '--val-corpus', a.val_corpus],
+                       check=True)
     table(a.out, bl)
 
 
@@ -726,8 +937,14 @@ def main():
     # LJSpeech was in this list when the shipped model trained, but
     # split_of() files a corpus without SPLITS under 'test', so it never
     # reached the pretraining pool: leaving it out computes the same run
-    ap.add_argument('--corpora', default='ravdess,nemo,turev')
+    ap.add_argument('--corpora', default='ravdess,nemo,turev,ased,tess')
     ap.add_argument('--leave-out', default='', help='corpus to test on, not train on')
+    ap.add_argument('--val-corpus', default=VAL_CORPUS,
+                    help='corpus kept out of training to validate on (\'\': none)')
+    ap.add_argument('--no-stats', dest='stats', action='store_false',
+                    help='no statistics branch (the HuBERT-LSTM alone)')
+    ap.add_argument('--adversary', type=float, default=0.0,
+                    help='weight of a corpus classifier behind gradient reversal (0: none)')
     ap.add_argument('--emotop', default=os.path.join(HERE, '..', 'build', 'emotop'))
     ap.add_argument('--cache', default=os.path.join(HERE, '..', 'build', 'corpus-cache'))
     ap.add_argument('--epochs', type=int, default=20)
@@ -753,8 +970,14 @@ def main():
         # a finished run's chosen epoch and temperature, exported again
         res = json.load(open(os.path.join(a.out, 'results.json')))
         model = Model(encoder(), ARCH['hidden'])
-        model.load_state_dict(torch.load(os.path.join(a.out, 'best.pt')))
-        export(model.eval(), res['temperature'], a.export, res)
+        stats = StatsNet() if res.get('stats_branch') else None
+        sd = torch.load(os.path.join(a.out, 'best.pt'))
+        model.load_state_dict({k[6:]: v for k, v in sd.items() if k.startswith('model.')})
+        if stats is not None:
+            stats.load_state_dict({k[6:]: v for k, v in sd.items() if k.startswith('stats.')})
+            stats.eval()
+        export(model.eval(), res['temperature'], a.export, res, stats,
+               res.get('fusion_weight', 1.0))
     else:
         table(a.out, os.path.join(a.out, 'baseline.json'))
 

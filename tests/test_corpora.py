@@ -103,6 +103,25 @@ case('tess', corpora.tess,
       'OAF_Fear/OAF_chair_fear.wav': ('fearful', 'tess:OAF', 'tess')},
      {'YAF_bored/YAF_dog_bored.wav': "'bored'", 'misc/hello.wav': 'not a TESS'})
 
+case('ased', corpora.ased,
+     {'01Neutral/n1-01-01-01-01.opus': '', '04Sad/S4-03-02-02-41.opus': '',
+      '05Angry/a5-10-01-02-09.opus': '', '05Angry/a5-10-01-01-09.opus': '',
+      '03Happy/f2-01-01-01-01.opus': '', '02Fearful/x2-01-01-01-01.opus': '',
+      '01Neutral/README.opus': ''},
+     {'01Neutral/n1-01-01-01-01.opus': ('neutral', 'ased:01', 'ased'),
+      '04Sad/S4-03-02-02-41.opus': ('sad', 'ased:41', 'ased'),
+      # the gender field's typos do not make a second speaker
+      '05Angry/a5-10-01-02-09.opus': ('angry', 'ased:09', 'ased'),
+      '05Angry/a5-10-01-01-09.opus': ('angry', 'ased:09', 'ased')},
+     {'03Happy/f2-01-01-01-01.opus': 'disagrees with its folder',
+      '02Fearful/x2-01-01-01-01.opus': "letter 'x'",
+      '01Neutral/README.opus': 'not an ASED name'})
+
+case('tess as in shared/data', corpora.tess,
+     {'OAF_Pleasant_surprise/OAF_back_ps.opus': '', 'YAF_fear/YAF_dog_fear.opus': ''},
+     {'OAF_Pleasant_surprise/OAF_back_ps.opus': ('surprised', 'tess:OAF', 'tess'),
+      'YAF_fear/YAF_dog_fear.opus': ('fearful', 'tess:YAF', 'tess')}, {})
+
 case('savee flat', corpora.savee,
      {'DC_a01.wav': '', 'JE_sa15.wav': '', 'JK_su03.wav': '', 'KL_x01.wav': ''},
      {'DC_a01.wav': ('angry', 'savee:DC', 'savee'),
@@ -149,7 +168,7 @@ case('iemocap', corpora.iemocap,
 
 # every label a reader yields is one of emotop's and within its CLASSES
 for name, table in (('nemo', corpora.NEMO), ('turev', corpora.TUREV),
-                    ('crema-d', corpora.CREMA), ('tess', corpora.TESS),
+                    ('crema-d', corpora.CREMA), ('tess', corpora.TESS), ('ased', corpora.ASED),
                     ('savee', corpora.SAVEE), ('emodb', corpora.EMODB),
                     ('iemocap', corpora.IEMOCAP)):
     check(set(table.values()) <= set(corpora.LABELS), f'{name}: labels outside LABELS')
