@@ -42,6 +42,13 @@ def torch_model(d):
                             if k.startswith('lstm.')})
     m.classifier.load_state_dict({k[11:]: torch.from_numpy(v) for k, v in sd.items()
                                   if k.startswith('classifier.')})
+    m.stats = None
+    if hc.get('stats'):  # the window-statistics branch, as trained
+        import multicorpus as mc
+        m.stats = mc.StatsNet(hc['stats']['hidden_size'], len(cfg['id2label']))
+        m.stats.load_state_dict({k[6:]: torch.from_numpy(v) for k, v in sd.items()
+                                 if k.startswith('stats.') and k[6:] in m.stats.state_dict()})
+        m.stats.eval()
     pre = json.load(open(os.path.join(d, 'preprocessor_config.json')))
     return m.eval(), [cfg['id2label'][str(i)] for i in range(len(cfg['id2label']))], \
         pre.get('do_normalize', False)
@@ -111,7 +118,12 @@ def check(a, corpus):
             t = torch.from_numpy(y)[None]
             if do_norm:
                 t = train.normalize(t)
-            p = torch.softmax(m(t), -1)[0].numpy()
+            z = m(t)
+            if m.stats is not None:
+                import multicorpus as mc
+                x1 = torch.from_numpy(y)
+                z = z + m.stats(mc.window_stats(mc.normalize(x1, len(x1)))[None])
+            p = torch.softmax(z, -1)[0].numpy()
             if r['prediction'] is None:
                 continue
             cp = np.array([r['probs'][l] for l in labels])

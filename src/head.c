@@ -11,6 +11,7 @@
 #include "head.h"
 #include "internal.h"
 #include "ops.h"
+#include "wstats.h"
 
 struct lstm_dir {
 	const float *w_ih, *w_hh; /* (4H, D), (4H, H) */
@@ -34,6 +35,7 @@ struct emo_head {
 	int proj;
 	/* both */
 	const float *cls_w, *cls_b;
+	struct emo_wstats *stats; /* window-statistics branch, or NULL; owned */
 };
 
 /* A head tensor by name and shape (internal.h's binder). d0 < 0: the
@@ -54,6 +56,7 @@ void emo_head_destroy(struct emo_head *h)
 	free(h->dir[0].bias);
 	free(h->dir[1].bias);
 	free(h->layer_w);
+	emo_wstats_destroy(h->stats);
 	free(h);
 }
 
@@ -117,9 +120,15 @@ static int create_bilstm(struct emo_head *h, json_t *hc,
 	h->num_labels = classifier_rows(st);
 	h->cls_w = take(&b, "classifier.weight", 2, h->num_labels, 2L * H);
 	h->cls_b = take(&b, "classifier.bias", 1, h->num_labels, 0);
-	snprintf(h->desc, sizeof h->desc, "bilstm(%d, %s pooling, layer %d)", H,
-		 h->pool_last ? "last" : "mean", layer);
-	return b.err;
+	json_t *sc = json_object_get(hc, "stats");
+	bool stats = sc && !json_is_null(sc);
+	snprintf(h->desc, sizeof h->desc, "bilstm(%d, %s pooling, layer %d)%s", H,
+		 h->pool_last ? "last" : "mean", layer, stats ? " + window stats" : "");
+	if (b.err || !stats)
+		return b.err;
+	if (h->num_labels < 1)
+		return EMO_E_BADMODEL; /* reported by the caller */
+	return emo_wstats_create(sc, st, used, h->num_labels, &h->stats);
 }
 
 static int create_hf(struct emo_head *h, json_t *cfg,
@@ -220,11 +229,14 @@ const char *emo_head_describe(const struct emo_head *h)
 	return h->desc;
 }
 
-size_t emo_head_scratch(const struct emo_head *h, int T)
+size_t emo_head_scratch(const struct emo_head *h, int T, int max_samples)
 {
-	if (h->type == EMO_HEAD_BILSTM) /* gates_x (T,4H), gates, h, c, pooled */
-		return (size_t)T * 4 * h->lstm_h + 4 * (size_t)h->lstm_h +
-		       2 * (size_t)h->lstm_h + 2 * (size_t)h->lstm_h;
+	if (h->type == EMO_HEAD_BILSTM) { /* gates_x (T,4H), gates, h, c, pooled */
+		size_t lstm = (size_t)T * 4 * h->lstm_h + 4 * (size_t)h->lstm_h +
+			      2 * (size_t)h->lstm_h + 2 * (size_t)h->lstm_h;
+		size_t st = h->stats ? emo_wstats_scratch(h->stats, max_samples) : 0;
+		return lstm > st ? lstm : st;
+	}
 	/* mixed (T,D) + projected (T,P) + pooled (P) */
 	return (size_t)T * h->hidden + (size_t)T * h->proj + (size_t)h->proj;
 }
@@ -257,8 +269,8 @@ static void lstm_run(const struct emo_head *hd, const struct lstm_dir *dir,
 }
 
 void emo_head_forward(const struct emo_head *h,
-		      const struct emo_hubert_state *s, int T, float *scratch,
-		      float *probs)
+		      const struct emo_hubert_state *s, int T,
+		      const float *samples, int n, float *scratch, float *probs)
 {
 	const int C = h->num_labels;
 	if (h->type == EMO_HEAD_BILSTM) {
@@ -270,18 +282,20 @@ void emo_head_forward(const struct emo_head *h,
 		lstm_run(h, &h->dir[1], true, x, T, gx, gates, hc, pooled + H);
 		/* logits(C) = W_c(C, 2H) · pooled(2H) + b_c */
 		emo_ops_linear(probs, C, pooled, 2 * H, h->cls_w, h->cls_b, 1, 2 * H, C);
+		if (h->stats) /* late fusion: its logits added (scratch reused) */
+			emo_wstats_add_logits(h->stats, samples, n, scratch, probs);
 	} else {
 		const int D = h->hidden, P = h->proj;
 		float *mixed = scratch, *proj = mixed + (size_t)T * D,
 		      *pooled = proj + (size_t)T * P;
 		const float *x = emo_hubert_hidden(s, h->num_layers);
 		if (h->layer_w) {
-			size_t n = (size_t)T * D;
-			memset(mixed, 0, n * sizeof(float));
+			size_t TD = (size_t)T * D;
+			memset(mixed, 0, TD * sizeof(float));
 			for (int l = 0; l <= h->num_layers; l++) {
 				const float *hl = emo_hubert_hidden(s, l);
 				float w = h->layer_w[l];
-				for (size_t i = 0; i < n; i++)
+				for (size_t i = 0; i < TD; i++)
 					mixed[i] += w * hl[i];
 			}
 			x = mixed;

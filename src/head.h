@@ -7,7 +7,9 @@
  *    o), pooled over time, then classifier.{weight,bias}. Pooling "mean"
  *    (default) averages the concatenated [forward, backward] outputs over
  *    all frames; "last" takes the forward state after the last frame and
- *    the backward state after the first (nn.LSTM's h_n).
+ *    the backward state after the first (nn.LSTM's h_n). With an
+ *    emotop_head.stats object, the logits of a window-statistics branch
+ *    (wstats.h) are added to the classifier's before the softmax.
  *  - "hf" (Hugging Face *ForSequenceClassification): optional softmax-
  *    weighted sum of all hidden states (layer_weights), projector per
  *    frame, mean over frames, classifier.
@@ -45,14 +47,16 @@ int emo_head_num_labels(const struct emo_head *h);
 /* Short description, e.g. "bilstm(256, mean, layer 12)". */
 const char *emo_head_describe(const struct emo_head *h);
 
-/* Scratch floats emo_head_forward needs for up to max_frames frames. */
-size_t emo_head_scratch(const struct emo_head *h, int max_frames);
+/* Scratch floats emo_head_forward needs for up to max_frames frames of
+ * windows of up to max_samples samples. */
+size_t emo_head_scratch(const struct emo_head *h, int max_frames, int max_samples);
 
 /* probs(num_labels) = head(hidden states of the last forward of `s`,
- * T frames). */
+ * T frames, and, for a head with a window-statistics branch (wstats.h),
+ * the window's samples(n) themselves). */
 void emo_head_forward(const struct emo_head *h,
-		      const struct emo_hubert_state *s, int T, float *scratch,
-		      float *probs);
+		      const struct emo_hubert_state *s, int T,
+		      const float *samples, int n, float *scratch, float *probs);
 
 #ifdef __cplusplus
 }

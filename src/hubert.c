@@ -762,17 +762,7 @@ int emo_hubert_forward_at(const struct emo_hubert *h, struct emo_hubert_state *s
 
 	const float *x = samples;
 	if (c->do_normalize) {
-		/* zero mean, unit variance over the window, as HF's
-		 * Wav2Vec2FeatureExtractor (population variance, eps 1e-7) */
-		double sum = 0, ss = 0;
-		for (int i = 0; i < n; i++)
-			sum += samples[i];
-		double mean = sum / n;
-		for (int i = 0; i < n; i++)
-			ss += (samples[i] - mean) * (samples[i] - mean);
-		float inv = (float)(1.0 / sqrt(ss / n + 1e-7));
-		for (int i = 0; i < n; i++)
-			s->norm_in[i] = (float)(samples[i] - mean) * inv;
+		emo_ops_normalize(s->norm_in, samples, n);
 		x = s->norm_in;
 		stage(s, EMO_STAGE_NORM, 0);
 	}

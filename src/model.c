@@ -357,7 +357,8 @@ int emo_model_state_create(const struct emo_model *m, int max_samples,
 	}
 	if (m->head) {
 		int T = emo_hubert_num_frames(m->enc, max_samples);
-		s->scratch = malloc(sizeof(float) * emo_head_scratch(m->head, T));
+		s->scratch = malloc(sizeof(float) *
+				    emo_head_scratch(m->head, T, max_samples));
 		if (!s->scratch) {
 			emo_model_state_destroy(s);
 			return -ENOMEM;
@@ -405,7 +406,7 @@ int emo_model_infer_at(const struct emo_model *m, struct emo_model_state *s,
 	int T = emo_hubert_forward_at(m->enc, s->enc, samples, n, origin);
 	if (T < 0)
 		return T;
-	emo_head_forward(m->head, s->enc, T, s->scratch, probs);
+	emo_head_forward(m->head, s->enc, T, samples, n, s->scratch, probs);
 	for (int i = 0; i < m->num_labels; i++)
 		if (!isfinite(probs[i])) {
 			emo_err("model: the output is not finite (NaN/Inf) for a window "

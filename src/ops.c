@@ -61,6 +61,19 @@ void emo_ops_linear_naive(float *y, int ldy, const float *x, int ldx,
 		}
 }
 
+void emo_ops_normalize(float *dst, const float *src, int n)
+{
+	double sum = 0, ss = 0;
+	for (int i = 0; i < n; i++)
+		sum += src[i];
+	double mean = sum / n;
+	for (int i = 0; i < n; i++)
+		ss += (src[i] - mean) * (src[i] - mean);
+	float inv = (float)(1.0 / sqrt(ss / n + 1e-7));
+	for (int i = 0; i < n; i++)
+		dst[i] = (float)(src[i] - mean) * inv;
+}
+
 int emo_ops_conv1d_out_len(int tin, int kernel, int stride, int pad)
 {
 	int span = tin + 2 * pad - kernel;

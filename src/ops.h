@@ -30,6 +30,11 @@ void emo_ops_linear(float *y, int ldy, const float *x, int ldx, const float *w,
 void emo_ops_linear_naive(float *y, int ldy, const float *x, int ldx,
 			  const float *w, const float *b, int M, int K, int N);
 
+/* dst(n) = src(n) at zero mean and unit variance, as Hugging Face's
+ * Wav2Vec2FeatureExtractor normalises (population variance, eps 1e-7);
+ * dst may be src. */
+void emo_ops_normalize(float *dst, const float *src, int n);
+
 /* Output length of a 1-D convolution. */
 int emo_ops_conv1d_out_len(int tin, int kernel, int stride, int pad);
 

@@ -8,6 +8,10 @@ the probabilities PyTorch computes:
   model-tiny-bilstm       tiny HuBERT base + the paper's BiLSTM head
                           (8 RAVDESS labels, mean pooling)
   model-tiny-bilstm-last  the same head with "last" pooling, reading layer 1
+  model-tiny-bilstm-stats the BiLSTM head late-fused with a window-
+                          statistics branch (log-mel statistics into an MLP,
+                          models/multicorpus.py's window_stats and StatsNet
+                          are the reference), as the shipped model is built
   model-tiny-superb       tiny HuBERT + HF HubertForSequenceClassification
                           head shaped like superb/hubert-base-superb-er
                           (weighted layer sum, projector 256, 4 labels)
@@ -44,7 +48,7 @@ def bilstm_probs(m, lstm, cls, x, layer, pooling):
     return torch.softmax(cls(pooled), -1)
 
 
-def write_bilstm(name, seed, hidden, pooling, layer):
+def write_bilstm(name, seed, hidden, pooling, layer, stats=False):
     m, cfg = encoder(seed)
     torch.manual_seed(seed + 1)
     H = cfg['hidden_size']
@@ -64,11 +68,58 @@ def write_bilstm(name, seed, hidden, pooling, layer):
     for k, v in cls.state_dict().items():
         sd['classifier.' + k] = v
     ref = {}
-    for i, (ln, n) in enumerate([('1s', 16000), ('2.37s', 37920)]):
-        x = G.make_input(n, 200 + i)
+    inputs = [('1s', G.make_input(16000, 200)), ('2.37s', G.make_input(37920, 201))]
+    if stats:
+        inputs = add_stats(cfg, sd, inputs, seed)
+    for ln, x in inputs:
         ref[f'input.{ln}'] = x
-        ref[f'probs.{ln}'] = bilstm_probs(m, lstm, cls, x, layer, pooling)
+        if stats:
+            ref[f'probs.{ln}'] = stats_probs(m, lstm, cls, x, layer, pooling)
+        else:
+            ref[f'probs.{ln}'] = bilstm_probs(m, lstm, cls, x, layer, pooling)
     save(name, cfg, sd, ref, do_normalize=False)
+
+
+STATS = {}
+
+
+def add_stats(cfg, sd, inputs, seed):
+    """A statistics branch with random weights, standardised on the inputs
+    themselves, exported as models/multicorpus.py exports one; and a third
+    input: quiet noise with a loud burst (few loud frames)."""
+    sys.path.insert(0, os.path.join(HERE, '..', 'models'))
+    import multicorpus as mc
+    g = torch.Generator().manual_seed(seed + 7)
+    burst = 0.001 * torch.randn(24000, generator=g)
+    burst[9000:12000] += 0.5 * torch.randn(3000, generator=g)
+    inputs = inputs + [('burst', burst)]
+    net = mc.StatsNet(hidden=32)
+    torch.manual_seed(seed + 3)
+    net.fc1.reset_parameters()
+    net.fc2.reset_parameters()
+    f = torch.stack([mc.window_stats(mc.normalize(x, len(x))) for _, x in inputs])
+    with torch.no_grad():
+        net.mean.copy_(f.mean(0))
+        net.std.copy_(f.std(0) + 0.5)
+        net.fc2.weight.mul_(4)
+    net.eval()
+    STATS.update(net=net, mc=mc)
+    cfg['emotop_head']['stats'] = {'n_fft': mc.STATS_FFT, 'hop_length': mc.STATS_HOP,
+                                   'n_mels': mc.STATS_MELS, 'loud_db': mc.STATS_LOUD_DB,
+                                   'log_floor': 1e-6, 'hidden_size': 32}
+    sd['stats.window'] = mc.stats_window().float()
+    sd['stats.mel_fb'] = mc.stats_mel_fb().float().contiguous()
+    for k, v in net.state_dict().items():
+        sd['stats.' + k] = v.clone().contiguous()
+    return inputs
+
+
+@torch.no_grad()
+def stats_probs(m, lstm, cls, x, layer, pooling):
+    p = bilstm_probs(m, lstm, cls, x, layer, pooling)
+    mc, net = STATS['mc'], STATS['net']
+    z = torch.log(p) + net(mc.window_stats(mc.normalize(x, len(x)))[None])[0]
+    return torch.softmax(z, -1)
 
 
 @torch.no_grad()
@@ -123,4 +174,5 @@ def save(name, cfg, sd, ref, do_normalize):
 if __name__ == '__main__':
     write_bilstm('model-tiny-bilstm', 10, 16, 'mean', -1)
     write_bilstm('model-tiny-bilstm-last', 20, 12, 'last', 1)
+    write_bilstm('model-tiny-bilstm-stats', 40, 16, 'mean', -1, stats=True)
     write_superb('model-tiny-superb', 30)
