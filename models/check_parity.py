@@ -26,7 +26,6 @@ import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-sys.path.insert(0, os.path.join(HERE, '..', 'tests'))
 import st_write  # noqa: E402
 import torch_threads  # noqa: E402
 import train  # noqa: E402

@@ -54,7 +54,6 @@ from torchaudio.models import wav2vec2_model
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-sys.path.insert(0, os.path.join(HERE, '..', 'tests'))
 import corpora  # noqa: E402
 import torch_threads  # noqa: E402
 import train as rav  # noqa: E402  (the RAVDESS-only trainer's pieces)

@@ -55,7 +55,7 @@ from torchaudio.models import wav2vec2_model
 from torchaudio.models.wav2vec2.components import LayerNorm as ConvLayerNorm
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, '..', 'tests'))
+sys.path.insert(0, HERE)
 import st_write  # noqa: E402
 import torch_threads  # noqa: E402
 
@@ -160,7 +160,7 @@ class Gelu(torch.autograd.Function):
     the gradient and the input have different strides: a contiguous GELU
     followed by a transposed view produces them, and so does torchaudio's
     own base (GroupNorm) feature encoder; training then diverges.
-    tests/slow_train.py checks these gradients."""
+    tests/slow/train.py checks these gradients."""
 
     @staticmethod
     def forward(ctx, x):

@@ -59,6 +59,7 @@
 #include "emotop/error.h"
 #include "emotop/audio.h"
 #include "emotop/vad.h"
+#include "emotop/precision.h"
 #include "emotop/hubert.h"
 #include "emotop/model.h"
 #include "emotop/affect.h"

@@ -29,6 +29,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "emotop/precision.h"
+
 
 #ifdef __cplusplus
 extern "C" {
@@ -56,17 +58,11 @@ struct emo_hubert_config {
 	bool do_normalize;       /* from preprocessor_config.json */
 };
 
-/* Reads DIR/config.json and, if present, DIR/preprocessor_config.json.
- * Unknown activations, non-16 kHz models and other things the encoder does
- * not implement are refused with a message naming the key. */
-int emo_hubert_config_load(const char *model_dir, struct emo_hubert_config *cfg);
-
 struct emo_hubert;
 struct emo_hubert_state;
 
 /* Encoders are built by emo_model_load() (model.h) and owned by the
- * model; emo_model_encoder() gives this view of one. */
-void emo_hubert_destroy(struct emo_hubert *h);
+ * model, which frees them; emo_model_encoder() gives this view of one. */
 
 const struct emo_hubert_config *emo_hubert_get_config(const struct emo_hubert *h);
 

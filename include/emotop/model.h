@@ -24,6 +24,7 @@
 #include <stdint.h>
 
 #include "emotop/hubert.h"
+#include "emotop/precision.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -34,12 +35,6 @@ extern "C" {
 struct emo_model;
 struct emo_model_state;
 struct emo_head;
-
-/* Arithmetic of the encoder's matrix products. fp32 is exact against
- * PyTorch (within 1e-4 of every hidden state); bf16 rounds activations and
- * weights to bfloat16 and accumulates in fp32, about twice as fast where
- * the CPU has AVX512_BF16 (README, "Figures", for its agreement). */
-enum emo_precision { EMO_PRECISION_FP32, EMO_PRECISION_BF16 };
 
 struct emo_model_params {
 	bool require_head; /* default true; false also loads an encoder-only

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 
 #include "emotop/error.h"
-#include "safetensors.h"
+#include "nn/safetensors.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,0 +1,224 @@
+/* Helpers shared by the commands: option parsing, logging to stderr,
+ * the VAD options. */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include "cli/cli.h"
+
+const char *prog = "emotop";
+
+void stderr_log(enum emo_log_level level, const char *msg, void *ud)
+{
+	(void)ud;
+	static const char *const tags[] = {"error", "warning", "info", "debug"};
+	fprintf(stderr, "%s: %s: %s\n", prog, tags[level], msg);
+}
+
+long peak_rss_kib(void)
+{
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	return ru.ru_maxrss;
+}
+
+/* Default model directory: $EMOTOP_MODEL, else the one beside the
+ * executable's source tree (build dir), else the installed one. */
+const char *default_model(void)
+{
+	const char *e = getenv("EMOTOP_MODEL");
+	if (e && *e)
+		return e;
+	return EMOTOP_DEFAULT_MODEL;
+}
+
+enum emo_precision cli_precision = EMO_PRECISION_FP32;
+
+const char precision_help[] =
+	"      --precision P     encoder arithmetic: fp32 (default, exact against\n"
+	"                        PyTorch) or bf16 (faster where the CPU has AVX512_BF16;\n"
+	"                        otherwise fp32 with a warning)\n";
+
+int precision_option(const char *cmd, const char *arg)
+{
+	if (!strcmp(arg, "fp32"))
+		cli_precision = EMO_PRECISION_FP32;
+	else if (!strcmp(arg, "bf16"))
+		cli_precision = EMO_PRECISION_BF16;
+	else
+		return usage_error(cmd, "--precision wants fp32 or bf16, not '%s'", arg);
+	return 0;
+}
+
+const char reuse_help[] =
+	"      --feature-reuse M exact (default: overlapping windows share the encoder's\n"
+	"                        conv features where that changes no bit), off, or\n"
+	"                        approximate (also under per-window normalisation;\n"
+	"                        for experiments, see the README)\n";
+
+int reuse_option(const char *cmd, const char *arg, struct emo_analyzer_config *cfg)
+{
+	if (!strcmp(arg, "exact"))
+		cfg->reuse = EMO_REUSE_EXACT;
+	else if (!strcmp(arg, "off"))
+		cfg->reuse = EMO_REUSE_OFF;
+	else if (!strcmp(arg, "approximate"))
+		cfg->reuse = EMO_REUSE_APPROX;
+	else
+		return usage_error(cmd, "--feature-reuse wants exact, off or approximate, "
+				   "not '%s'", arg);
+	return 0;
+}
+
+int load_model_or_explain(const char *dir, struct emo_model **m)
+{
+	struct emo_model_params p = emo_model_params_default();
+	p.precision = cli_precision;
+	int err = emo_model_load(dir, &p, m);
+	if (!err)
+		return 0;
+	fprintf(stderr, "%s: cannot load model '%s': %s\n", prog, dir, emo_strerror(err));
+	const char *env = getenv("EMOTOP_MODEL");
+	if (!strcmp(dir, EMOTOP_DEFAULT_MODEL) && !(env && *env))
+		fprintf(stderr, "The shipped model is missing or damaged: restore it "
+			"('git checkout -- models/emotop-small' in the source tree) or "
+			"give another with --model DIR.\n");
+	else if (env && *env && !strcmp(dir, env))
+		fprintf(stderr, "EMOTOP_MODEL names it: fix that directory (see 'man "
+			"emotop', MODEL DIRECTORY), or unset EMOTOP_MODEL for the "
+			"shipped model.\n");
+	else
+		fprintf(stderr, "Check that '%s' is a model directory (see 'man emotop', "
+			"MODEL DIRECTORY).\n", dir);
+	return err;
+}
+
+bool parse_double(const char *s, double lo, double hi, double *out)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (errno || end == s || *end || !(v >= lo && v <= hi))
+		return false;
+	*out = v;
+	return true;
+}
+
+bool parse_int(const char *s, long lo, long hi, long *out)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < lo || v > hi)
+		return false;
+	*out = v;
+	return true;
+}
+
+int usage_error(const char *cmd, const char *fmt, const char *arg)
+{
+	fprintf(stderr, "%s%s%s: ", prog, cmd ? " " : "", cmd ? cmd : "");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\nTry '%s %s%s--help'.\n", prog, cmd ? cmd : "", cmd ? " " : "");
+	return EXIT_USAGE;
+}
+
+int check_window_options(const char *cmd, struct emo_analyzer_config *cfg)
+{
+	/* the default hop (0.5 s) shrinks to a shorter window; a hop given
+	 * longer than the window is a mistake */
+	if (cfg->hop_s > cfg->window_s &&
+	    cfg->hop_s == emo_analyzer_config_default().hop_s)
+		cfg->hop_s = cfg->window_s;
+	if (cfg->hop_s > cfg->window_s) {
+		fprintf(stderr, "%s %s: --hop (%g s) must not exceed --window (%g s)\n"
+			"Try '%s %s --help'.\n", prog, cmd, cfg->hop_s, cfg->window_s,
+			prog, cmd);
+		return EXIT_USAGE;
+	}
+	/* a window shorter than the default minimum is its own minimum */
+	if (cfg->min_window_s > cfg->window_s)
+		cfg->min_window_s = cfg->window_s;
+	return 0;
+}
+
+void json_print_string(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else if (c < 0x20)
+			fprintf(f, "\\u%04x", c);
+		else
+			fputc(c, f);
+	}
+	fputc('"', f);
+}
+
+const char vad_options_help[] =
+	"VAD options (defaults in brackets):\n"
+	"      --vad-frame MS         frame length, 10..30 [20]\n"
+	"      --vad-on P             score that starts speech [0.5]\n"
+	"      --vad-off P            score below which speech may end [0.35]\n"
+	"      --vad-hangover MS      speech held after the score drops [100]\n"
+	"      --vad-min-speech MS    shorter speech is ignored [100]\n"
+	"      --vad-min-silence MS   shorter pauses are bridged [300]\n"
+	"      --vad-pad MS           padding around each segment [100]\n"
+	"      --vad-snr DB           level over the noise floor scoring 0.5 [9]\n"
+	"      --vad-min-level DBFS   quieter frames are never speech [-60]\n"
+	"      --vad-floor-window MS  noise floor = quietest level over this [1500]\n";
+
+/* Returns 1 if `c` was a VAD option (applied to cfg), 0 if not, or
+ * EXIT_USAGE (negated) for a bad value. */
+int vad_option(int c, const char *arg, struct emo_vad_config *cfg,
+		      const char *cmd)
+{
+	double d;
+	switch (c) {
+	case OPT_VAD_FRAME:
+		if (!parse_double(arg, 10, 30, &d)) goto bad;
+		cfg->frame_ms = (int)d; return 1;
+	case OPT_VAD_ON:
+		if (!parse_double(arg, 0.01, 1, &d)) goto bad;
+		cfg->threshold_on = (float)d; return 1;
+	case OPT_VAD_OFF:
+		if (!parse_double(arg, 0, 1, &d)) goto bad;
+		cfg->threshold_off = (float)d; return 1;
+	case OPT_VAD_HANGOVER:
+		if (!parse_double(arg, 0, 10000, &d)) goto bad;
+		cfg->hangover_ms = (int)d; return 1;
+	case OPT_VAD_MIN_SPEECH:
+		if (!parse_double(arg, 0, 10000, &d)) goto bad;
+		cfg->min_speech_ms = (int)d; return 1;
+	case OPT_VAD_MIN_SILENCE:
+		if (!parse_double(arg, 0, 10000, &d)) goto bad;
+		cfg->min_silence_ms = (int)d; return 1;
+	case OPT_VAD_PAD:
+		if (!parse_double(arg, 0, 10000, &d)) goto bad;
+		cfg->pad_ms = (int)d; return 1;
+	case OPT_VAD_SNR:
+		if (!parse_double(arg, -20, 60, &d)) goto bad;
+		cfg->snr_db = (float)d; return 1;
+	case OPT_VAD_MIN_LEVEL:
+		if (!parse_double(arg, -140, 0, &d)) goto bad;
+		cfg->min_level_dbfs = (float)d; return 1;
+	case OPT_VAD_FLOOR_WINDOW:
+		if (!parse_double(arg, 100, 60000, &d)) goto bad;
+		cfg->floor_window_ms = (int)d; return 1;
+	default:
+		return 0;
+	}
+bad:
+	usage_error(cmd, "bad value '%s' for a --vad option (see --help)", arg);
+	return -EXIT_USAGE;
+}
+

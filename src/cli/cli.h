@@ -1,0 +1,85 @@
+/* Shared pieces of the command line (not part of libemotop): option
+ * parsing helpers, the VAD options every analysing command takes, and the
+ * commands' entry points. */
+#ifndef EMOTOP_CLI_H
+#define EMOTOP_CLI_H
+
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "emotop/analyzer.h"
+#include "emotop/error.h"
+#include "emotop/vad.h"
+#include "util/util.h"
+
+#ifndef EMOTOP_DEFAULT_MODEL
+#define EMOTOP_DEFAULT_MODEL "models/emotop-small"
+#endif
+
+enum { EXIT_USAGE = 2, EXIT_PARTIAL = 3 };
+
+extern const char *prog;
+
+long peak_rss_kib(void);
+const char *default_model(void);
+struct emo_model;
+/* emo_model_load with a head, and on failure a message that says what to
+ * do (which depends on where the directory came from). */
+int load_model_or_explain(const char *dir, struct emo_model **m);
+/* --precision fp32|bf16 of the analysing commands (load_model_or_explain
+ * uses it). Returns 0, or the usage error's exit status. */
+extern enum emo_precision cli_precision;
+int precision_option(const char *cmd, const char *arg);
+#define PRECISION_LONG_OPTION {"precision", required_argument, 0, OPT_PRECISION}
+extern const char precision_help[];
+/* --feature-reuse exact|off|approximate into cfg->reuse; 0 or the usage
+ * error's exit status. */
+int reuse_option(const char *cmd, const char *arg, struct emo_analyzer_config *cfg);
+#define REUSE_LONG_OPTION {"feature-reuse", required_argument, 0, OPT_REUSE}
+extern const char reuse_help[];
+bool parse_double(const char *s, double lo, double hi, double *out);
+bool parse_int(const char *s, long lo, long hi, long *out);
+int usage_error(const char *cmd, const char *fmt, const char *arg);
+void stderr_log(enum emo_log_level level, const char *msg, void *ud);
+/* After option parsing: a usage error (EXIT_USAGE) when a given --hop
+ * exceeds --window; the default hop and the minimum window shrink to a
+ * window shorter than them. */
+int check_window_options(const char *cmd, struct emo_analyzer_config *cfg);
+/* Writes s as a JSON string (with quotes). */
+void json_print_string(FILE *f, const char *s);
+
+enum {
+	OPT_VAD_FRAME = 1000, OPT_VAD_ON, OPT_VAD_OFF, OPT_VAD_HANGOVER,
+	OPT_VAD_MIN_SPEECH, OPT_VAD_MIN_SILENCE, OPT_VAD_PAD, OPT_VAD_SNR,
+	OPT_VAD_MIN_LEVEL, OPT_VAD_FLOOR_WINDOW,
+	OPT_PRECISION = 1090, OPT_REUSE,
+	OPT_CLI_BASE = 1100, /* commands number their own long-only options from here */
+};
+
+#define VAD_LONG_OPTIONS                                                      \
+	{"vad-frame", required_argument, 0, OPT_VAD_FRAME},                   \
+	{"vad-on", required_argument, 0, OPT_VAD_ON},                         \
+	{"vad-off", required_argument, 0, OPT_VAD_OFF},                       \
+	{"vad-hangover", required_argument, 0, OPT_VAD_HANGOVER},             \
+	{"vad-min-speech", required_argument, 0, OPT_VAD_MIN_SPEECH},         \
+	{"vad-min-silence", required_argument, 0, OPT_VAD_MIN_SILENCE},       \
+	{"vad-pad", required_argument, 0, OPT_VAD_PAD},                       \
+	{"vad-snr", required_argument, 0, OPT_VAD_SNR},                       \
+	{"vad-min-level", required_argument, 0, OPT_VAD_MIN_LEVEL},           \
+	{"vad-floor-window", required_argument, 0, OPT_VAD_FLOOR_WINDOW}
+
+extern const char vad_options_help[];
+int vad_option(int c, const char *arg, struct emo_vad_config *cfg, const char *cmd);
+
+int cmd_devices(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
+int cmd_vad(int argc, char **argv);
+int cmd_analyze(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
+int cmd_live(int argc, char **argv);
+int cmd_replay(int argc, char **argv);
+int cmd_embed(int argc, char **argv);
+int cmd_report(int argc, char **argv);
+
+#endif

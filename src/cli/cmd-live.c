@@ -1,0 +1,554 @@
+/* emotop live: the real-time pipeline from a device or a file, with the
+ * TUI on a terminal or JSON Lines session records otherwise.
+ *
+ * Threads: PortAudio's callback (or the file source's thread) -> the
+ * analysis thread (emo_stream) -> this main thread, which polls the
+ * stream's event pipe and a self-pipe written by the signal handler, and
+ * writes the session log, stdout records or the TUI. Signal handlers only
+ * set a flag and write one byte. */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "emotop/model.h"
+#include "nn/ops.h"
+#include "emotop/session.h"
+#include "emotop/source.h"
+#include "emotop/stream.h"
+#include "cli/tui.h"
+
+static volatile sig_atomic_t got_signal;
+static int sig_pipe[2] = {-1, -1};
+
+static void on_signal(int sig)
+{
+	int saved = errno;
+	got_signal = sig;
+	char b = 1;
+	ssize_t r = write(sig_pipe[1], &b, 1);
+	(void)r;
+	errno = saved;
+}
+
+static const char live_help[] =
+	"Usage: emotop [live] [OPTIONS]\n"
+	"Listen to an input device (or play a file as if it were one) and show\n"
+	"the emotion of the voice live: the TUI on a terminal, JSON Lines\n"
+	"session records on stdout otherwise or with --no-tui.\n"
+	"  -d, --device ID|NAME  input device: index or part of its name ('emotop devices')\n"
+	"  -i, --input FILE      play FILE in real time instead of a device\n"
+	"      --fast            with --input: as fast as possible, not real time\n"
+	"      --speed X         with --input: X times real time (default 1)\n"
+	"  -m, --model DIR       model directory (default: $EMOTOP_MODEL or the shipped model)\n"
+	"      --no-tui          JSON Lines records on stdout (the session-log format)\n"
+	"  -l, --log FILE        write the session log to FILE (never overwrites);\n"
+	"                        --log auto picks emotop-DATE-TIME.jsonl\n"
+	"  -r, --record FILE     record the analysed 16 kHz audio (.wav: 32-bit float;\n"
+	"                        .flac: 16-bit, and analysed as recorded); never\n"
+	"                        replaces an existing file unless --force\n"
+	"      --force           let --record replace an existing file (never the input)\n"
+	"      --window S        window length, seconds of speech (default 2)\n"
+	"      --hop S           hop between windows, seconds of speech (default 0.5)\n"
+	"      --smoothing A     moving-average weight of the newest window (default 0.5)\n"
+	"      --resample Q      libsamplerate quality: best, medium, fast (default fast)\n"
+	"  -t, --threads N       OpenBLAS threads for the model (default 2)\n"
+	"      --demo-note TEXT  a note shown in the TUI (the set-up's demo uses it)\n"
+	"      --truth FILE      t0<TAB>t1<TAB>label lines (seconds of input): the TUI\n"
+	"                        shows the acted emotion beside the prediction\n";
+
+enum { OPT_FAST = OPT_CLI_BASE + 60, OPT_SPEED, OPT_NOTUI, OPT_WINDOW, OPT_HOP,
+       OPT_SMOOTH, OPT_RESAMPLE, OPT_NOTE, OPT_FORCE, OPT_TRUTH };
+
+/* --truth: t0<TAB>t1<TAB>label per line, '#' comments. 0, or 1 after a
+ * message naming the line. *cues is malloc'd. */
+static int read_cues(const char *path, struct emo_tui_cue **cues, int *n)
+{
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		fprintf(stderr, "%s: cannot read --truth %s: %s\n", prog, path, strerror(errno));
+		return 1;
+	}
+	char line[256];
+	int cap = 0, lineno = 0;
+	*cues = NULL;
+	*n = 0;
+	while (fgets(line, sizeof line, f)) {
+		lineno++;
+		if (line[0] == '#' || line[0] == '\n')
+			continue;
+		struct emo_tui_cue c;
+		if (sscanf(line, "%lf\t%lf\t%31s", &c.t0, &c.t1, c.label) != 3 ||
+		    !(c.t1 > c.t0) || c.t0 < 0) {
+			fprintf(stderr, "%s: %s:%d: expected t0<TAB>t1<TAB>label with "
+				"0 <= t0 < t1\n", prog, path, lineno);
+			fclose(f);
+			free(*cues);
+			*cues = NULL;
+			return 1;
+		}
+		if (*n == cap) {
+			cap = cap ? 2 * cap : 32;
+			struct emo_tui_cue *p = realloc(*cues, (size_t)cap * sizeof *p);
+			if (!p) {
+				fclose(f);
+				return 1;
+			}
+			*cues = p;
+		}
+		(*cues)[(*n)++] = c;
+	}
+	fclose(f);
+	return 0;
+}
+
+static const char *quality_name(int q)
+{
+	return q == EMO_RESAMPLE_BEST ? "best" : q == EMO_RESAMPLE_MEDIUM ? "medium" : "fast";
+}
+
+/* Refuses, before anything is opened, a recording that would replace an
+ * existing file without --force, or the input file in any case. */
+static int check_record_path(const char *rec, const char *input, bool force)
+{
+	struct stat rs, is;
+	if (!rec || stat(rec, &rs) != 0)
+		return 0;
+	if (input && stat(input, &is) == 0 && rs.st_dev == is.st_dev &&
+	    rs.st_ino == is.st_ino) {
+		fprintf(stderr, "%s: --record %s is the input file; recording would "
+			"destroy it. Choose another name.\n", prog, rec);
+		return EXIT_USAGE;
+	}
+	if (S_ISDIR(rs.st_mode)) {
+		fprintf(stderr, "%s: --record %s is a directory; give a file name "
+			"ending in .wav or .flac\n", prog, rec);
+		return EXIT_USAGE;
+	}
+	if (!force) {
+		fprintf(stderr, "%s: %s exists; choose another --record name, or add "
+			"--force to replace it\n", prog, rec);
+		return 1;
+	}
+	return 0;
+}
+
+/* What the command line asked for. */
+struct live_opts {
+	struct emo_source_config sc;
+	struct emo_stream_config stc;
+	const char *model_dir, *log_path, *note, *truth_path;
+	bool no_tui, want_log;
+	long threads;
+};
+
+/* A running session: everything set_up() opened, released by tear_down(). */
+struct live {
+	const struct live_opts *o;
+	struct emo_model *m;
+	struct emo_source *src;
+	struct emo_stream *st;
+	struct emo_session_writer *logw, *outw;
+	struct emo_tui *tui;
+	struct emo_tui_cue *cues;
+	int num_cues;
+	const char *log_path;
+	char auto_log[64];
+	const char *labels[EMO_MAX_LABELS]; /* outlive the TUI */
+	struct emo_session_info info;
+	bool paused;
+	char rec_path[256];                 /* 'r' in the TUI */
+};
+
+/* How the event loop ended. */
+struct live_end {
+	const char *reason;
+	int end_error, record_error;
+};
+
+/* Options into *o. Returns -1 to go on, or the exit status (help, usage). */
+static int parse_live(int argc, char **argv, struct live_opts *o)
+{
+	*o = (struct live_opts){
+		.sc = emo_source_config_default(),
+		.stc = emo_stream_config_default(),
+		.model_dir = default_model(),
+		.no_tui = !isatty(STDOUT_FILENO),
+		.threads = 2,
+	};
+	struct emo_source_config *sc = &o->sc;
+	struct emo_stream_config *stc = &o->stc;
+	double d;
+	static const struct option opts[] = {
+		{"device", required_argument, 0, 'd'},
+		{"input", required_argument, 0, 'i'},
+		{"fast", no_argument, 0, OPT_FAST},
+		{"speed", required_argument, 0, OPT_SPEED},
+		{"model", required_argument, 0, 'm'},
+		{"no-tui", no_argument, 0, OPT_NOTUI},
+		{"log", required_argument, 0, 'l'},
+		{"record", required_argument, 0, 'r'},
+		{"window", required_argument, 0, OPT_WINDOW},
+		{"hop", required_argument, 0, OPT_HOP},
+		{"smoothing", required_argument, 0, OPT_SMOOTH},
+		{"resample", required_argument, 0, OPT_RESAMPLE},
+		{"threads", required_argument, 0, 't'},
+		{"demo-note", required_argument, 0, OPT_NOTE},
+		{"force", no_argument, 0, OPT_FORCE},
+		{"truth", required_argument, 0, OPT_TRUTH},
+		PRECISION_LONG_OPTION,
+		REUSE_LONG_OPTION,
+		{"help", no_argument, 0, 'h'},
+		VAD_LONG_OPTIONS,
+		{0, 0, 0, 0},
+	};
+	int c;
+	while ((c = getopt_long(argc, argv, "d:i:m:l:r:t:h", opts, NULL)) != -1) {
+		int r = vad_option(c, optarg, &stc->analyzer.vad, "live");
+		if (r < 0)
+			return -r;
+		if (r)
+			continue;
+		switch (c) {
+		case 'd': sc->device = optarg; break;
+		case 'i': sc->kind = EMO_SOURCE_FILE; sc->path = optarg; break;
+		case OPT_FAST: sc->paced = false; break;
+		case OPT_SPEED:
+			if (!parse_double(optarg, 0.01, 1000, &sc->speed))
+				return usage_error("live", "--speed wants 0.01..1000, not '%s'", optarg);
+			break;
+		case 'm': o->model_dir = optarg; break;
+		case OPT_NOTUI: o->no_tui = true; break;
+		case 'l': o->want_log = true; o->log_path = strcmp(optarg, "auto") ? optarg : NULL; break;
+		case 'r': stc->record_path = optarg; break;
+		case OPT_WINDOW:
+			if (!parse_double(optarg, 0.1, 60, &d))
+				return usage_error("live", "--window wants 0.1..60 seconds, not '%s'", optarg);
+			stc->analyzer.window_s = d;
+			break;
+		case OPT_HOP:
+			if (!parse_double(optarg, 0.01, 60, &d))
+				return usage_error("live", "--hop wants 0.01..60 seconds, not '%s'", optarg);
+			stc->analyzer.hop_s = d;
+			break;
+		case OPT_SMOOTH:
+			if (!parse_double(optarg, 0.01, 1, &d))
+				return usage_error("live", "--smoothing wants 0.01..1, not '%s'", optarg);
+			stc->analyzer.ema_alpha = (float)d;
+			break;
+		case OPT_RESAMPLE:
+			stc->quality = emo_resample_quality_parse(optarg);
+			if ((int)stc->quality < 0)
+				return usage_error("live", "--resample wants best, medium or fast, not '%s'", optarg);
+			break;
+		case 't':
+			if (!parse_int(optarg, 1, 256, &o->threads))
+				return usage_error("live", "--threads wants 1..256, not '%s'", optarg);
+			break;
+		case OPT_NOTE: o->note = optarg; break;
+		case OPT_FORCE: stc->record_replace = true; break;
+		case OPT_TRUTH: o->truth_path = optarg; break;
+		case 'h':
+			fputs(live_help, stdout);
+			fputs(precision_help, stdout);
+			fputs(reuse_help, stdout);
+			fputs(vad_options_help, stdout);
+			return 0;
+		case OPT_REUSE:
+			if ((r = reuse_option("live", optarg, &stc->analyzer)))
+				return r;
+			break;
+		case OPT_PRECISION:
+			if ((r = precision_option("live", optarg)))
+				return r;
+			break;
+		default: return EXIT_USAGE;
+		}
+	}
+	if (optind < argc)
+		return usage_error("live", "unexpected argument '%s'", argv[optind]);
+	int rc = check_window_options("live", &stc->analyzer);
+	if (rc)
+		return rc;
+	rc = check_record_path(stc->record_path, sc->kind == EMO_SOURCE_FILE ?
+				   sc->path : NULL, stc->record_replace);
+	return rc ? rc : -1;
+}
+
+/* Opens model, source, logs, stream and TUI, in the order that keeps a
+ * refusal from leaving files behind, and starts the stream. 0 or 1 (said). */
+static int set_up(struct live *L)
+{
+	const struct live_opts *o = L->o;
+	emo_set_threads((int)o->threads);
+	if (o->truth_path && read_cues(o->truth_path, &L->cues, &L->num_cues))
+		return 1;
+	if (load_model_or_explain(o->model_dir, &L->m))
+		return 1;
+	int err = emo_source_open(&o->sc, &L->src);
+	if (err) {
+		if (err != EMO_E_NODEVICE) /* that one was explained already */
+			fprintf(stderr, "%s: cannot open %s: %s\n", prog,
+				o->sc.path ? o->sc.path : "the input device", emo_strerror(err));
+		return 1;
+	}
+	/* the log before the stream, which creates the recording: a refused
+	 * log must not leave a new recording behind */
+	L->log_path = o->log_path;
+	if (o->want_log && !o->log_path) {
+		err = emo_session_writer_open_auto(L->auto_log, sizeof L->auto_log, &L->logw);
+		L->log_path = L->auto_log;
+	} else if (o->log_path) {
+		err = emo_session_writer_open(o->log_path, NULL, &L->logw);
+	}
+	if (err) {
+		fprintf(stderr, "%s: cannot write the session log: %s\n", prog,
+			emo_strerror(err));
+		return 1;
+	}
+	err = emo_stream_create(L->m, L->src, &o->stc, &L->st);
+	if (err) {
+		fprintf(stderr, "%s: cannot start analysis: %s\n", prog, emo_strerror(err));
+		return 1;
+	}
+	if (o->no_tui)
+		emo_session_writer_open(NULL, stdout, &L->outw);
+	const bool file = o->sc.kind == EMO_SOURCE_FILE;
+	L->info = (struct emo_session_info){
+		.source_kind = file ? "file" : "device",
+		.source_name = file ? o->sc.path : emo_source_name(L->src),
+		.source_rate = emo_source_rate(L->src),
+		.source_channels = emo_source_channels(L->src),
+		.model = L->m, .analysis = &o->stc.analyzer,
+		.resample = quality_name(o->stc.quality), .recording = o->stc.record_path,
+		.threads = (int)o->threads,
+	};
+	if (L->logw)
+		emo_session_write_header(L->logw, &L->info);
+	if (L->outw)
+		emo_session_write_header(L->outw, &L->info);
+
+	if (pipe(sig_pipe) == 0) {
+		struct sigaction sa = {.sa_handler = on_signal};
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGINT, &sa, NULL);
+		sigaction(SIGTERM, &sa, NULL);
+		sigaction(SIGHUP, &sa, NULL);
+	}
+	signal(SIGPIPE, SIG_IGN);
+
+	if (!o->no_tui) {
+		const char *base = strrchr(L->info.source_name, '/');
+		for (int i = 0; i < emo_model_num_labels(L->m); i++)
+			L->labels[i] = emo_model_label(L->m, i);
+		struct emo_tui_config tc = {
+			.num_labels = emo_model_num_labels(L->m), .labels = L->labels,
+			.model_name = emo_model_name(L->m),
+			.source_name = base ? base + 1 : L->info.source_name,
+			.source_is_file = file,
+			.log_path = L->log_path, .record_path = o->stc.record_path,
+			.note = o->note, .analysis = &o->stc.analyzer,
+			.cues = L->cues, .num_cues = L->num_cues,
+		};
+		if ((err = emo_tui_create(&tc, &L->tui))) {
+			fprintf(stderr, "%s: cannot start the TUI: %s (use --no-tui)\n",
+				prog, emo_strerror(err));
+			return 1;
+		}
+	}
+	if ((err = emo_stream_start(L->st))) {
+		emo_tui_destroy(L->tui);
+		L->tui = NULL;
+		fprintf(stderr, "%s: cannot start %s: %s\n", prog, L->info.source_name,
+			emo_strerror(err));
+		return 1;
+	}
+	return 0;
+}
+
+/* What a key asked for in the live TUI, done on the stream. */
+static void tui_action(struct live *L, enum emo_tui_action a)
+{
+	struct emo_stream_stats s;
+	float sm = emo_stream_get_smoothing(L->st);
+	switch (a) {
+	case EMO_TUI_PAUSE:
+		L->paused = !L->paused;
+		emo_stream_set_paused(L->st, L->paused);
+		emo_tui_message(L->tui, L->paused ? "analysis paused (space resumes)" :
+				"analysis resumed");
+		break;
+	case EMO_TUI_RECORD:
+		emo_stream_get_stats(L->st, &s);
+		if (s.recording) {
+			emo_stream_set_recording(L->st, NULL);
+			emo_tui_set_recording(L->tui, NULL);
+			emo_tui_message(L->tui, "recording stopped");
+		} else {
+			emo_session_unique_name(L->rec_path, sizeof L->rec_path, ".wav");
+			emo_stream_set_recording(L->st, L->rec_path);
+			emo_tui_set_recording(L->tui, L->rec_path);
+			char b[300];
+			snprintf(b, sizeof b, "recording to %s", L->rec_path);
+			emo_tui_message(L->tui, b);
+		}
+		break;
+	case EMO_TUI_SMOOTH_MORE: /* less weight on the newest window */
+		emo_stream_set_smoothing(L->st, fmaxf(0.05f, sm - 0.1f));
+		break;
+	case EMO_TUI_SMOOTH_LESS:
+		emo_stream_set_smoothing(L->st, fminf(1.0f, sm + 0.1f));
+		break;
+	default:
+		break;
+	}
+}
+
+/* Events to the logs and the TUI until the input ends, a signal comes or
+ * the user quits. */
+static struct live_end event_loop(struct live *L)
+{
+	struct live_end e = {.reason = "end of input"};
+	bool stopping = false, ended = false, input_done = false;
+	while (!ended) {
+		struct pollfd pf[3] = {
+			{.fd = emo_stream_fd(L->st), .events = POLLIN},
+			{.fd = sig_pipe[0], .events = POLLIN},
+			{.fd = L->tui ? STDIN_FILENO : -1, .events = POLLIN},
+		};
+		poll(pf, 3, L->tui ? emo_tui_timeout_ms(L->tui) : 500);
+		if (got_signal && !stopping) {
+			e.reason = got_signal == SIGINT ? "interrupted (SIGINT)" :
+				   got_signal == SIGTERM ? "terminated (SIGTERM)" : "hangup (SIGHUP)";
+			stopping = true;
+			emo_stream_stop(L->st); /* queues the END event */
+		}
+		struct emo_event ev;
+		while (emo_stream_next_event(L->st, &ev)) {
+			if (ev.type == EMO_EVENT_END) {
+				/* the TUI stays up showing the last result until q */
+				ended = !L->tui || stopping;
+				input_done = true;
+				if (ev.error)
+					e.end_error = ev.error;
+			}
+			if (ev.type == EMO_EVENT_ERROR)
+				e.end_error = ev.error;
+			if (ev.type == EMO_EVENT_RECORD_ERROR) {
+				e.record_error = ev.error;
+				if (L->tui) {
+					emo_tui_set_recording(L->tui, NULL);
+					emo_tui_message(L->tui, "recording: write failed (disk "
+						       "full?); recording stopped, analysis "
+						       "goes on");
+				}
+			}
+			if (L->logw && emo_session_write_stream_event(L->logw, L->m, &ev) && L->tui)
+				emo_tui_message(L->tui, "session log: write failed (disk full?); "
+					       "analysis goes on, the log so far is intact");
+			if (L->outw)
+				emo_session_write_stream_event(L->outw, L->m, &ev);
+			if (L->tui)
+				emo_tui_event(L->tui, &ev);
+		}
+		if (L->tui && !stopping) {
+			struct emo_stream_stats s;
+			emo_stream_get_stats(L->st, &s);
+			emo_tui_set_stats(L->tui, &s, emo_stream_get_smoothing(L->st));
+			enum emo_tui_action action = emo_tui_update(L->tui);
+			if (action == EMO_TUI_QUIT) {
+				if (!input_done)
+					e.reason = "stopped by the user";
+				stopping = true;
+				emo_stream_stop(L->st);
+				ended = input_done;
+			} else {
+				tui_action(L, action);
+			}
+		}
+		if (got_signal && input_done)
+			ended = true;
+	}
+	return e;
+}
+
+/* The end record, the closing line and the exit status. */
+static int summary(struct live *L, struct live_end *e)
+{
+	emo_stream_stop(L->st);
+	struct emo_stream_stats stats;
+	emo_stream_get_stats(L->st, &stats);
+	char why[200];
+	if (e->end_error && !got_signal) {
+		snprintf(why, sizeof why, "%s: %s",
+			 e->end_error == EMO_E_DEVICE ? "input device error" : "error",
+			 emo_strerror(e->end_error));
+		e->reason = why;
+	}
+	if (L->logw)
+		emo_session_write_end(L->logw, e->reason, &stats);
+	if (L->outw)
+		emo_session_write_end(L->outw, e->reason, &stats);
+	emo_tui_destroy(L->tui);
+	L->tui = NULL;
+	emo_log_set_handler(stderr_log, NULL);
+	if (!L->o->no_tui)
+		fprintf(stderr, "%s: %s; %.1f s analysed, %llu window(s)%s%s\n", prog,
+			e->reason, stats.audio_s, (unsigned long long)stats.windows,
+			L->log_path ? ", log " : "", L->log_path ? L->log_path : "");
+	int status = got_signal == SIGINT ? 130 : got_signal == SIGTERM ? 143 :
+		     got_signal ? 129 : e->end_error ? 1 : 0;
+	if (e->record_error) {
+		fprintf(stderr, "%s: the recording %s stopped early: %s; what was "
+			"written before is intact\n", prog,
+			L->o->stc.record_path ? L->o->stc.record_path : "",
+			emo_strerror(e->record_error));
+		if (!status)
+			status = 1;
+	}
+	if (L->logw && emo_session_writer_error(L->logw)) {
+		fprintf(stderr, "%s: the session log %s is incomplete: %s\n", prog,
+			L->log_path, emo_strerror(emo_session_writer_error(L->logw)));
+		if (!status)
+			status = 1;
+	}
+	return status;
+}
+
+static void tear_down(struct live *L)
+{
+	emo_tui_destroy(L->tui);
+	emo_stream_destroy(L->st);
+	emo_source_close(L->src);
+	emo_source_terminate();
+	if (L->logw)
+		emo_session_writer_close(L->logw);
+	if (L->outw)
+		emo_session_writer_close(L->outw);
+	emo_model_destroy(L->m);
+	free(L->cues);
+}
+
+int cmd_live(int argc, char **argv)
+{
+	struct live_opts o;
+	int rc = parse_live(argc, argv, &o);
+	if (rc >= 0)
+		return rc;
+	struct live L = {.o = &o};
+	int status = 1;
+	if (!set_up(&L)) {
+		struct live_end e = event_loop(&L);
+		status = summary(&L, &e);
+	}
+	tear_down(&L);
+	return status;
+}

@@ -1,0 +1,384 @@
+/* Session logs, the reading half: JSON Lines back into typed records,
+ * tolerant of a cut-off last line, strict about everything else (the
+ * format: include/emotop/session.h; the writer: session.c). Kept apart
+ * from the writer so the fuzzer links only this, error.c and jansson. */
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "emotop/error.h"
+#include "emotop/session.h"
+#include "util/util.h"
+#include "core/session-fields.h"
+
+/* The parsed lines kept behind log->priv: the strings of the typed
+ * records point into them, and emo_session_log_print writes them. */
+struct lines {
+	json_t **rec; /* header first */
+	size_t n, cap;
+};
+
+static double num(json_t *o, const char *k, double def)
+{
+	json_t *v = json_object_get(o, k);
+	return json_is_number(v) ? json_number_value(v) : def;
+}
+
+/* settings in `o` over what *a holds (the defaults) */
+static void read_fields(json_t *o, const struct emo_field *fields, size_t n,
+			struct emo_analyzer_config *a)
+{
+	for (size_t i = 0; i < n; i++) {
+		json_t *v = json_object_get(o, fields[i].key);
+		if (!json_is_number(v))
+			continue;
+		char *p = (char *)a + fields[i].offset;
+		double x = json_number_value(v);
+		if (fields[i].kind == EMO_FIELD_INT)
+			*(int *)p = (int)x;
+		else if (fields[i].kind == EMO_FIELD_FLOAT)
+			*(float *)p = (float)x;
+		else
+			*(double *)p = x;
+	}
+}
+
+static void decode_header(json_t *h, struct emo_session_header *o)
+{
+	json_t *src = json_object_get(h, "source"), *m = json_object_get(h, "model");
+	o->version = (int)json_integer_value(json_object_get(h, "version"));
+	o->start = emo_json_str(h, "start", "");
+	o->generator = emo_json_str(h, "generator", "");
+	o->source_kind = emo_json_str(src, "kind", "");
+	o->source_name = emo_json_str(src, "name", "");
+	o->source_rate = (int)num(src, "rate", 0);
+	o->source_channels = (int)num(src, "channels", 0);
+	o->model_name = emo_json_str(m, "name", "");
+	o->model_dir = emo_json_str(m, "dir", "");
+	o->model_sha256 = emo_json_str(m, "sha256", "");
+	o->model_head = emo_json_str(m, "head", "");
+	json_t *la = json_object_get(h, "labels");
+	for (size_t i = 0; i < json_array_size(la) && o->num_labels < EMO_MAX_LABELS; i++) {
+		const char *l = json_string_value(json_array_get(la, i));
+		if (l)
+			o->labels[o->num_labels++] = l;
+	}
+	o->analysis = emo_analyzer_config_default();
+	read_fields(json_object_get(h, "analysis"), emo_analysis_fields,
+		    sizeof emo_analysis_fields / sizeof *emo_analysis_fields, &o->analysis);
+	read_fields(json_object_get(h, "vad"), emo_vad_fields,
+		    sizeof emo_vad_fields / sizeof *emo_vad_fields, &o->analysis);
+	o->resample = emo_json_str(h, "resample", "");
+	o->recording = json_string_value(json_object_get(h, "recording"));
+	o->threads = (int)num(h, "threads", 1);
+	o->precision = !strcmp(emo_json_str(h, "precision", "fp32"), "bf16") ? EMO_PRECISION_BF16 :
+								      EMO_PRECISION_FP32;
+	o->engine = emo_json_str(h, "engine", "");
+}
+
+static void decode_window(json_t *w, const struct emo_session_header *h,
+			  struct emo_session_record *r)
+{
+	struct emo_result *res = &r->result;
+	res->index = (int64_t)num(w, "index", 0);
+	res->t0 = r->t0 = num(w, "t0", 0);
+	res->t1 = r->t1 = num(w, "t1", 0);
+	res->speech_s = num(w, "speech", res->t1 - res->t0);
+	res->num_labels = h->num_labels;
+	json_t *p = json_object_get(w, "probs"), *sm = json_object_get(w, "smoothed");
+	const char *lab = emo_json_str(w, "label", "");
+	for (int i = 0; i < h->num_labels; i++) {
+		res->probs[i] = (float)num(p, h->labels[i], 0);
+		res->smoothed[i] = (float)num(sm ? sm : p, h->labels[i], res->probs[i]);
+		if (!strcmp(lab, h->labels[i]))
+			res->label = i;
+	}
+	res->confidence = (float)num(w, "confidence", res->smoothed[res->label]);
+	res->uncertain = json_is_true(json_object_get(w, "uncertain"));
+	r->latency_s = num(w, "latency", 0);
+	r->has_affect = json_is_number(json_object_get(w, "valence")) &&
+			json_is_number(json_object_get(w, "arousal"));
+	r->valence = (float)num(w, "valence", 0);
+	r->arousal = (float)num(w, "arousal", 0);
+}
+
+static void decode_end(json_t *e, struct emo_session_end *o)
+{
+	o->end = emo_json_str(e, "end", "");
+	o->reason = emo_json_str(e, "reason", "");
+	o->duration = num(e, "duration", 0);
+	o->speech_s = num(e, "speech_seconds", 0);
+	o->rtf = num(e, "rtf", 0);
+	o->latency_p50 = num(e, "latency_p50", 0);
+	o->latency_p95 = num(e, "latency_p95", 0);
+	o->windows = (int64_t)num(e, "windows", 0);
+	o->dropped = (int64_t)num(e, "dropped_samples", 0);
+	o->skipped = (int64_t)num(e, "skipped_samples", 0);
+	o->events_lost = (int64_t)num(e, "events_lost", 0);
+	o->nonfinite = (int64_t)num(e, "nonfinite_samples", 0);
+}
+
+/* typed records from the kept lines (after the header) */
+static int decode(struct emo_session_log *log)
+{
+	struct lines *L = log->priv;
+	decode_header(L->rec[0], &log->header);
+	log->n = L->n - 1;
+	log->records = calloc(log->n ? log->n : 1, sizeof *log->records);
+	if (!log->records)
+		return -ENOMEM;
+	for (size_t i = 0; i < log->n; i++) {
+		json_t *j = L->rec[i + 1];
+		struct emo_session_record *r = &log->records[i];
+		const char *type = emo_json_str(j, "type", "");
+		if (!strcmp(type, "window")) {
+			r->type = EMO_RECORD_WINDOW;
+			decode_window(j, &log->header, r);
+		} else if (!strcmp(type, "speech")) {
+			r->type = EMO_RECORD_SPEECH;
+			r->t0 = num(j, "t0", 0);
+			r->t1 = num(j, "t1", 0);
+		} else if (!strcmp(type, "event")) {
+			r->type = EMO_RECORD_EVENT;
+			r->t0 = r->t1 = num(j, "t", 0);
+			r->event = emo_json_str(j, "event", "");
+			r->detail = emo_json_str(j, "detail", "");
+			r->count = (int64_t)num(j, "count", 0);
+		} else { /* end: the parser lets nothing else through */
+			r->type = EMO_RECORD_END;
+			decode_end(j, &r->end);
+			r->t0 = r->t1 = r->end.duration;
+			log->end = &r->end;
+		}
+	}
+	return 0;
+}
+
+int emo_session_log_print(const struct emo_session_log *log, FILE *f)
+{
+	const struct lines *L = log->priv;
+	for (size_t i = 0; L && i < L->n; i++) {
+		char *s = json_dumps(L->rec[i], JSON_COMPACT | JSON_PRESERVE_ORDER |
+						JSON_REAL_PRECISION(9));
+		if (!s)
+			return -ENOMEM;
+		fputs(s, f);
+		fputc('\n', f);
+		free(s);
+	}
+	return ferror(f) ? -EIO : 0;
+}
+
+bool emo_session_record_event(const struct emo_session_record *r,
+			      struct emo_event *ev)
+{
+	memset(ev, 0, sizeof *ev);
+	ev->t0 = r->t0;
+	ev->t1 = r->t1;
+	switch (r->type) {
+	case EMO_RECORD_WINDOW:
+		ev->type = EMO_EVENT_RESULT;
+		ev->result = r->result;
+		ev->latency_s = r->latency_s;
+		return true;
+	case EMO_RECORD_SPEECH:
+		ev->type = EMO_EVENT_SPEECH;
+		return true;
+	case EMO_RECORD_EVENT:
+		ev->count = (uint64_t)r->count;
+		if (!strcmp(r->event, "overrun"))
+			ev->type = EMO_EVENT_OVERRUN;
+		else if (!strcmp(r->event, "pause") || !strcmp(r->event, "resume")) {
+			ev->type = EMO_EVENT_PAUSE;
+			ev->count = !strcmp(r->event, "pause");
+		} else if (!strcmp(r->event, "device_error")) {
+			ev->type = EMO_EVENT_ERROR;
+			ev->error = EMO_E_DEVICE;
+		} else if (!strcmp(r->event, "recording_error")) {
+			ev->type = EMO_EVENT_RECORD_ERROR;
+			ev->error = -EIO;
+		} else
+			return false;
+		return true;
+	case EMO_RECORD_END:
+		return false;
+	}
+	return false;
+}
+
+void emo_session_log_free(struct emo_session_log *log)
+{
+	if (!log)
+		return;
+	struct lines *L = log->priv;
+	if (L) {
+		for (size_t i = 0; i < L->n; i++)
+			json_decref(L->rec[i]);
+		free(L->rec);
+		free(L);
+	}
+	free(log->records);
+	memset(log, 0, sizeof *log);
+}
+
+static bool is_num(json_t *o, const char *k)
+{
+	return json_is_number(json_object_get(o, k));
+}
+
+int emo_session_log_parse(const char *buf, size_t len, const char *name,
+			  struct emo_session_log *log)
+{
+	memset(log, 0, sizeof *log);
+	struct lines *L = calloc(1, sizeof *L);
+	if (!L)
+		return -ENOMEM;
+	log->priv = L;
+	size_t line = 0, pos = 0, nrec = 0;
+	int err = 0;
+	while (pos < len) {
+		line++;
+		const char *nl = memchr(buf + pos, '\n', len - pos);
+		size_t end = nl ? (size_t)(nl - buf) : len;
+		size_t l = end - pos;
+		const char *s = buf + pos;
+		pos = nl ? end + 1 : len;
+		if (l == 0 || (l == 1 && s[0] == '\r'))
+			continue;
+		json_error_t je;
+		json_t *rec = json_loadb(s, l, JSON_REJECT_DUPLICATES, &je);
+		if (!rec || !json_is_object(rec)) {
+			json_decref(rec);
+			if (!nl) {
+				/* the last line, cut off by a crash: keep the rest */
+				log->truncated = true;
+				emo_warn("%s:%zu: the last line is incomplete (the session "
+					 "was cut short); ignoring it", name, line);
+				break;
+			}
+			emo_err("%s:%zu: not a JSON object%s%s", name, line,
+				rec ? "" : ": ", rec ? "" : je.text);
+			err = EMO_E_FORMAT;
+			break;
+		}
+		const char *type = json_string_value(json_object_get(rec, "type"));
+		if (!type) {
+			emo_err("%s:%zu: record has no \"type\"", name, line);
+			json_decref(rec);
+			err = EMO_E_FORMAT;
+			break;
+		}
+		if (nrec == 0) {
+			json_t *v = json_object_get(rec, "version");
+			if (strcmp(type, "session")) {
+				emo_err("%s:%zu: the first record must be the session header, "
+					"not \"%s\"", name, line, type);
+				json_decref(rec);
+				err = EMO_E_FORMAT;
+				break;
+			}
+			if (!json_is_integer(v) || json_integer_value(v) < 1) {
+				emo_err("%s:%zu: header has no valid version", name, line);
+				json_decref(rec);
+				err = EMO_E_FORMAT;
+				break;
+			}
+			if (json_integer_value(v) > EMO_SESSION_VERSION)
+				emo_warn("%s: version %lld is newer than this emotop (%d); "
+					 "reading what it knows", name,
+					 (long long)json_integer_value(v), EMO_SESSION_VERSION);
+		} else if (!strcmp(type, "window")) {
+			if (!is_num(rec, "t0") || !is_num(rec, "t1") ||
+			    !json_is_object(json_object_get(rec, "probs")) ||
+			    !json_is_string(json_object_get(rec, "label"))) {
+				emo_err("%s:%zu: window record needs t0, t1, probs and label",
+					name, line);
+				json_decref(rec);
+				err = EMO_E_FORMAT;
+				break;
+			}
+			log->windows++;
+		} else if (!strcmp(type, "speech")) {
+			if (!is_num(rec, "t0") || !is_num(rec, "t1")) {
+				emo_err("%s:%zu: speech record needs t0 and t1", name, line);
+				json_decref(rec);
+				err = EMO_E_FORMAT;
+				break;
+			}
+			log->speech++;
+		} else if (!strcmp(type, "event")) {
+			log->events++;
+		} else if (!strcmp(type, "end")) {
+			/* counted below */
+		} else if (!strcmp(type, "session")) {
+			emo_err("%s:%zu: a second session header", name, line);
+			json_decref(rec);
+			err = EMO_E_FORMAT;
+			break;
+		} else {
+			emo_warn("%s:%zu: unknown record type \"%s\" skipped", name, line,
+				 type);
+			log->unknown++;
+			json_decref(rec);
+			continue;
+		}
+		if (L->n == L->cap) {
+			L->cap = L->cap ? L->cap * 2 : 256;
+			json_t **p = realloc(L->rec, L->cap * sizeof *p);
+			if (!p) {
+				json_decref(rec);
+				err = -ENOMEM;
+				break;
+			}
+			L->rec = p;
+		}
+		L->rec[L->n++] = rec;
+		nrec++;
+	}
+	if (!err && nrec == 0) {
+		emo_err("%s: empty: no session header", name);
+		err = EMO_E_FORMAT;
+	}
+	if (!err)
+		err = decode(log);
+	if (err) {
+		emo_session_log_free(log);
+		return err;
+	}
+	return 0;
+}
+
+int emo_session_log_read(const char *path, struct emo_session_log *log)
+{
+	memset(log, 0, sizeof *log);
+	FILE *f = fopen(path, "rb");
+	if (!f) {
+		int e = -errno;
+		emo_err("%s: cannot open: %s", path, emo_strerror(e));
+		return e;
+	}
+	char *buf = NULL;
+	size_t len = 0, cap = 0, n;
+	char tmp[65536];
+	while ((n = fread(tmp, 1, sizeof tmp, f)) > 0) {
+		if (len + n > cap) {
+			cap = (len + n) * 2;
+			char *p = realloc(buf, cap);
+			if (!p) {
+				free(buf);
+				fclose(f);
+				return -ENOMEM;
+			}
+			buf = p;
+		}
+		memcpy(buf + len, tmp, n);
+		len += n;
+	}
+	int rerr = ferror(f) ? -EIO : 0;
+	fclose(f);
+	int err = rerr ? rerr : emo_session_log_parse(buf ? buf : "", len, path, log);
+	free(buf);
+	return err;
+}

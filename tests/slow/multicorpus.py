@@ -1,0 +1,138 @@
+"""models/multicorpus.py's pieces against hand-computed values and
+independent references (needs python3-torch; slow suite):
+
+- the masked loss: equal to a cross entropy over the clip's own classes
+  with label smoothing spread over them only, and no gradient at all on
+  the masked logits (nEMO never teaches "never calm");
+- the batched model (padding, per-example reversed LSTM) equals nn.LSTM on
+  each example alone;
+- the metrics: restricted argmax, 3-class valence, weighted F1, ECE on
+  hand-made numbers; temperature fitting recovers a known temperature;
+- with ../shared/data: a two-step run on TurEV-DB exports a model that the
+  C engine computes as PyTorch does (models/check_parity.py --corpora).
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'e2e'))
+from common import DATA, EMOTOP, SRC, check, finish, need_torch  # noqa: E402
+
+need_torch()
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+
+sys.path.insert(0, os.path.join(SRC, 'models'))
+import corpora  # noqa: E402
+import multicorpus as mc  # noqa: E402
+import torch_threads  # noqa: E402
+
+torch_threads.set_threads(1)
+torch.manual_seed(0)
+L = corpora.LABELS
+
+# masked loss
+logits = torch.randn(3, 8, requires_grad=True)
+y = torch.tensor([L.index('angry'), L.index('calm'), L.index('sad')])
+masks = torch.tensor([[l in corpora.CLASSES[c] for l in L] for c in ('nemo', 'turev', 'ravdess')])
+loss = mc.masked_ce(logits, y, masks, smoothing=0.1)
+ref = 0
+for b in range(3):
+    idx = [i for i in range(8) if masks[b, i]]
+    lp = F.log_softmax(logits[b, idx], -1)
+    q = torch.full((len(idx),), 0.1 / len(idx))
+    q[idx.index(int(y[b]))] += 0.9
+    ref = ref - (q * lp).sum() / 3
+check(abs(float(loss) - float(ref)) < 1e-6, 'masked loss = CE over the corpus classes',
+      (float(loss), float(ref)))
+loss.backward()
+g = logits.grad
+check(float(g[0, L.index('calm')]) == 0 and float(g[0, L.index('disgust')]) == 0 and
+      float(g[1, L.index('fearful')]) == 0,
+      'no gradient on the logits of classes a corpus does not have')
+check(float(g[2].abs().min()) > 0, 'RAVDESS clips reach every logit')
+
+# batched model == each example alone through nn.LSTM
+m = mc.Model(mc.encoder(), mc.ARCH['hidden']).eval()
+xs = [torch.randn(n) * 0.1 for n in (16000, 23000, 30000)]
+with torch.no_grad():
+    alone = []
+    for x in xs:
+        h = m.enc.encoder(mc.rav.conv_features(m.enc.feature_extractor, x[None]))
+        yy, _ = m.lstm(h)
+        alone.append(m.classifier(yy.mean(1))[0])
+    Lm = max(len(x) for x in xs)
+    batch = m(torch.stack([F.pad(x, (0, Lm - len(x))) for x in xs]), [len(x) for x in xs])
+d = float((torch.stack(alone) - batch).abs().max())
+check(d < 1e-5, f'padded batch == nn.LSTM on each example alone (max diff {d:.1e})')
+
+# metrics on hand-made numbers
+It = corpora.Item
+items = [It('a', 'angry', 'turev:1', 'turev'), It('b', 'calm', 'turev:1', 'turev'),
+         It('c', 'happy', 'turev:1', 'turev'), It('d', 'sad', 'turev:1', 'turev')]
+lg = np.full((4, 8), -5.0)
+lg[0, L.index('angry')] = 3             # right
+lg[1, L.index('disgust')] = 4           # disgust is not TurEV's: restricted
+lg[1, L.index('calm')] = 2              # argmax picks calm (right)
+lg[2, L.index('sad')] = 3               # wrong; valence negative vs positive
+lg[3, L.index('fearful')] = 5           # not TurEV's ...
+lg[3, L.index('sad')] = 1               # ... restricted: sad (right)
+r = mc.corpus_metrics(lg, items)['turev']
+check(abs(r['accuracy'] - 0.75) < 1e-9 and abs(r['accuracy_8'] - 0.25) < 1e-9,
+      'restricted 3/4, over all 8 labels 1/4', r)
+# valence: truth neg, neu, pos, neg; predicted (by summed probabilities)
+# neg, neg (disgust dominates), neg, neg -> negative: tp 2, fp 2, F1 4/6
+# (support 2), neutral 0 (support 1), positive 0 (1): weighted 1/3
+check(abs(r['valence_f1'] - 1 / 3) < 1e-6, 'valence weighted F1 by hand', r['valence_f1'])
+check(abs(mc.weighted_f1(['n', 'n', 'p'], ['n', 'p', 'p'], ['n', 'p']) -
+          (2 * (2 / 3) + 1 * (2 / 3)) / 3) < 1e-9, 'weighted F1 by hand')
+probs = np.array([[0.9, 0.1], [0.6, 0.4], [0.8, 0.2], [0.7, 0.3]])
+truth = np.array([0, 1, 0, 0])
+# bins of 1/15: conf 0.9 (right), 0.6 (wrong), 0.8 (right), 0.7 (right),
+# each alone in its bin: ECE = (0.1 + 0.6 + 0.2 + 0.3) / 4
+check(abs(mc.ece(probs, truth) - 0.3) < 1e-9, 'ECE by hand', mc.ece(probs, truth))
+
+# temperature: labels drawn from softmax(z / 2.5) -> fitted T near 2.5
+g = torch.Generator().manual_seed(1)
+z = torch.randn(20000, 8, generator=g) * 4
+yt = torch.multinomial(torch.softmax(z / 2.5, -1), 1, generator=g)[:, 0]
+T = mc.fit_temperature(z.numpy(), yt.numpy().tolist())
+check(abs(T - 2.5) < 0.15, f'temperature fit recovers 2.5 (got {T:.3f})')
+
+# a tiny real run, exported, C == PyTorch
+if os.path.isdir(os.path.join(DATA, 'turev-db')):
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, 'run')
+        exp = os.path.join(tmp, 'model')
+        p = subprocess.run([sys.executable, os.path.join(SRC, 'models', 'multicorpus.py'),
+                            'run', '--out', out, '--corpora', 'turev', '--epochs', '1',
+                            '--steps', '2', '--pretrain', '2', '--export', exp,
+                            '--emotop', EMOTOP, '--cache', os.path.join(tmp, 'cache')],
+                           capture_output=True, text=True, timeout=1200)
+        check(p.returncode == 0 and os.path.exists(os.path.join(exp, 'model.safetensors')),
+              'a two-step TurEV-DB run exports a model', p.stderr[-800:])
+        res = json.load(open(os.path.join(out, 'results.json'))) if p.returncode == 0 else {}
+        check(set(res.get('test', {})) == {'turev', '_all'} and res['test']['turev']['n'] > 200,
+              'its results name the test speakers\' clips', res.get('n'))
+        cfg = json.load(open(os.path.join(exp, 'config.json'))) if p.returncode == 0 else {}
+        check(cfg.get('emotop_head', {}).get('temperature_folded') == res.get('temperature'),
+              'the fitted temperature is recorded in the config')
+        # parity on the TurEV-DB speaker the run tested on (273 files)
+        lst = os.path.join(tmp, 'test.tsv')
+        items, _ = corpora.read('turev', os.path.join(DATA, 'turev-db'))
+        with open(lst, 'w') as f:
+            for it in items:
+                if mc.split_of(it) == 'test':
+                    f.write(f'{it.path}\t{it.label}\n')
+        q = subprocess.run([sys.executable, os.path.join(SRC, 'models', 'check_parity.py'),
+                            '--model', exp, '--emotop', EMOTOP, '--corpora', 'turev'],
+                           capture_output=True, text=True, timeout=1200)
+        check(q.returncode == 0, 'C engine == PyTorch on every TurEV-DB file',
+              q.stdout[-600:] + q.stderr[-300:])
+else:
+    print('skip the training run: ../shared/data/turev-db not found')
+
+sys.exit(finish())
