@@ -65,7 +65,11 @@ int emo_audio_reader_open(const char *path, int rate, enum emo_resample_quality 
 /* Up to cap samples (cap >= 8192 keeps it from returning short); 0 at the
  * end, or a negative error. */
 long emo_audio_reader_read(struct emo_audio_reader *r, float *out, size_t cap);
+/* Samples replaced by silence: NaN or Inf (nonfinite), and finite values
+ * beyond +-EMO_AUDIO_MAX_ABS (out_of_range: not audio, such as a float
+ * file of other data). */
 uint64_t emo_audio_reader_nonfinite(const struct emo_audio_reader *r);
+uint64_t emo_audio_reader_out_of_range(const struct emo_audio_reader *r);
 /* Frames the header promised that the file did not hold (truncated). */
 int64_t emo_audio_reader_frames_missing(const struct emo_audio_reader *r);
 void emo_audio_reader_close(struct emo_audio_reader *r);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/resource.h>
 #include <time.h>
 
@@ -39,19 +40,17 @@ const char *default_model(void)
 	return EMOTOP_DEFAULT_MODEL;
 }
 
-enum emo_precision cli_precision = EMO_PRECISION_FP32;
-
 const char precision_help[] =
 	"      --precision P     encoder arithmetic: fp32 (default, exact against\n"
 	"                        PyTorch) or bf16 (faster where the CPU has AVX512_BF16;\n"
 	"                        otherwise fp32 with a warning)\n";
 
-int precision_option(const char *cmd, const char *arg)
+int precision_option(const char *cmd, const char *arg, enum emo_precision *out)
 {
 	if (!strcmp(arg, "fp32"))
-		cli_precision = EMO_PRECISION_FP32;
+		*out = EMO_PRECISION_FP32;
 	else if (!strcmp(arg, "bf16"))
-		cli_precision = EMO_PRECISION_BF16;
+		*out = EMO_PRECISION_BF16;
 	else
 		return usage_error(cmd, "--precision wants fp32 or bf16, not '%s'", arg);
 	return 0;
@@ -77,10 +76,11 @@ int reuse_option(const char *cmd, const char *arg, struct emo_analyzer_config *c
 	return 0;
 }
 
-int load_model_or_explain(const char *dir, struct emo_model **m)
+int load_model_or_explain(const char *dir, enum emo_precision precision,
+			  struct emo_model **m)
 {
 	struct emo_model_params p = emo_model_params_default();
-	p.precision = cli_precision;
+	p.precision = precision;
 	int err = emo_model_load(dir, &p, m);
 	if (!err)
 		return 0;
@@ -222,3 +222,43 @@ bad:
 	return -EXIT_USAGE;
 }
 
+static bool stdout_failed; /* said once */
+
+static bool stdout_error(int err)
+{
+	if (!stdout_failed)
+		fprintf(stderr, "%s: cannot write standard output: %s; the output is "
+			"incomplete\n", prog, strerror(err ? err : EIO));
+	stdout_failed = true;
+	return false;
+}
+
+bool flush_stdout(void)
+{
+	errno = 0;
+	if (fflush(stdout) || ferror(stdout))
+		return stdout_error(errno);
+	return !stdout_failed;
+}
+
+bool close_stdout(void)
+{
+	if (!flush_stdout())
+		return false;
+	/* a closed descriptor (>&-) fails here, not before, when nothing was
+	 * written yet */
+	errno = 0;
+	if (fclose(stdout) && errno != EBADF)
+		return stdout_error(errno);
+	return true;
+}
+
+int report_interrupted(const char *cmd, int sig, size_t done, size_t total,
+		       const char *next)
+{
+	fprintf(stderr, "%s %s: interrupted by %s after %zu of %zu file(s); their "
+		"results are complete%s%s\n", prog, cmd, sig == SIGINT ? "SIGINT" :
+		sig == SIGTERM ? "SIGTERM" : sig == SIGHUP ? "SIGHUP" : "a signal",
+		done, total, next ? "; not finished: " : "", next ? next : "");
+	return 128 + sig;
+}

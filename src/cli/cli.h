@@ -26,11 +26,11 @@ const char *default_model(void);
 struct emo_model;
 /* emo_model_load with a head, and on failure a message that says what to
  * do (which depends on where the directory came from). */
-int load_model_or_explain(const char *dir, struct emo_model **m);
-/* --precision fp32|bf16 of the analysing commands (load_model_or_explain
- * uses it). Returns 0, or the usage error's exit status. */
-extern enum emo_precision cli_precision;
-int precision_option(const char *cmd, const char *arg);
+int load_model_or_explain(const char *dir, enum emo_precision precision,
+			  struct emo_model **m);
+/* --precision fp32|bf16 of the analysing commands into *out. Returns 0, or
+ * the usage error's exit status. */
+int precision_option(const char *cmd, const char *arg, enum emo_precision *out);
 #define PRECISION_LONG_OPTION {"precision", required_argument, 0, OPT_PRECISION}
 extern const char precision_help[];
 /* --feature-reuse exact|off|approximate into cfg->reuse; 0 or the usage
@@ -46,6 +46,17 @@ void stderr_log(enum emo_log_level level, const char *msg, void *ud);
  * exceeds --window; the default hop and the minimum window shrink to a
  * window shorter than them. */
 int check_window_options(const char *cmd, struct emo_analyzer_config *cfg);
+/* Flushes standard output; false (said once on stderr, with the reason)
+ * when it cannot be written: a full disk, a closed descriptor, a file size
+ * limit. Commands stop writing then and exit non-zero. */
+bool flush_stdout(void);
+/* At exit: flush and close standard output; false (said) if anything
+ * written was lost. main() turns a success into exit status 1 then. */
+bool close_stdout(void);
+/* "interrupted by SIGINT after N of M files; not finished: PATH" on
+ * stderr; returns the exit status (128 + sig). */
+int report_interrupted(const char *cmd, int sig, size_t done, size_t total,
+		       const char *next);
 /* Writes s as a JSON string (with quotes). */
 void json_print_string(FILE *f, const char *s);
 

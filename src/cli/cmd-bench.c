@@ -114,6 +114,7 @@ int cmd_bench(int argc, char **argv)
 	const char *model = default_model();
 	double seconds = 3;
 	long threads = 1, runs = 5;
+	enum emo_precision precision = EMO_PRECISION_FP32;
 	bool json = false, profile = false, stream = false;
 	struct emo_analyzer_config rc = emo_analyzer_config_default();
 	static const struct option opts[] = {
@@ -155,7 +156,7 @@ int cmd_bench(int argc, char **argv)
 			break;
 		}
 		case OPT_PRECISION: {
-			int r = precision_option("bench", optarg);
+			int r = precision_option("bench", optarg, &precision);
 			if (r)
 				return r;
 			break;
@@ -180,7 +181,7 @@ int cmd_bench(int argc, char **argv)
 		err = emo_safetensors_open(path, &st);
 	}
 	if (!err)
-		err = emo_hubert_create(&cfg, st, NULL, cli_precision, &h);
+		err = emo_hubert_create(&cfg, st, NULL, precision, &h);
 	double t_load = emo_now() - t0;
 	int n = (int)lround(seconds * EMO_SAMPLE_RATE);
 	if (!err)

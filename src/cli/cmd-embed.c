@@ -62,6 +62,7 @@ int cmd_embed(int argc, char **argv)
 {
 	const char *model = default_model(), *out = NULL, *layer_s = NULL;
 	long threads = 1;
+	enum emo_precision precision = EMO_PRECISION_FP32;
 	static const struct option opts[] = {
 		{"model", required_argument, 0, 'm'},
 		{"layer", required_argument, 0, 'l'},
@@ -82,7 +83,7 @@ int cmd_embed(int argc, char **argv)
 				return usage_error("embed", "--threads wants 1..256, not '%s'", optarg);
 			break;
 		case OPT_PRECISION: {
-			int r = precision_option("embed", optarg);
+			int r = precision_option("embed", optarg, &precision);
 			if (r)
 				return r;
 			break;
@@ -96,7 +97,7 @@ int cmd_embed(int argc, char **argv)
 	emo_set_threads((int)threads);
 	struct emo_model *m = NULL;
 	int err = emo_model_load(model, &(struct emo_model_params){
-		.require_head = false, .precision = cli_precision}, &m);
+		.require_head = false, .precision = precision}, &m);
 	if (err) {
 		fprintf(stderr, "%s: cannot load model '%s': %s\n", prog, model, emo_strerror(err));
 		return 1;

@@ -148,6 +148,7 @@ struct live_opts {
 	const char *model_dir, *log_path, *note, *truth_path;
 	bool no_tui, want_log;
 	long threads;
+	enum emo_precision precision;
 };
 
 /* A running session: everything set_up() opened, released by tear_down(). */
@@ -267,7 +268,7 @@ static int parse_live(int argc, char **argv, struct live_opts *o)
 				return r;
 			break;
 		case OPT_PRECISION:
-			if ((r = precision_option("live", optarg)))
+			if ((r = precision_option("live", optarg, &o->precision)))
 				return r;
 			break;
 		default: return EXIT_USAGE;
@@ -291,7 +292,7 @@ static int set_up(struct live *L)
 	emo_set_threads((int)o->threads);
 	if (o->truth_path && read_cues(o->truth_path, &L->cues, &L->num_cues))
 		return 1;
-	if (load_model_or_explain(o->model_dir, &L->m))
+	if (load_model_or_explain(o->model_dir, o->precision, &L->m))
 		return 1;
 	int err = emo_source_open(&o->sc, &L->src);
 	if (err) {

@@ -69,11 +69,8 @@ static void maybe_reexec_for_blas(char **argv)
 	unsetenv("OPENBLAS_CORETYPE");
 }
 
-int main(int argc, char **argv)
+static int run(int argc, char **argv)
 {
-	maybe_reexec_for_blas(argv);
-	emo_log_set_handler(stderr_log, NULL);
-	emo_log_set_level(getenv("EMOTOP_DEBUG") ? EMO_LOG_DEBUG : EMO_LOG_INFO);
 	/* no command, or options first: live is the default command */
 	if (argc < 2 || (argv[1][0] == '-' && strcmp(argv[1], "--help") &&
 			 strcmp(argv[1], "-h") && strcmp(argv[1], "--version") &&
@@ -92,4 +89,17 @@ int main(int argc, char **argv)
 		if (!strcmp(argv[1], commands[i].name))
 			return commands[i].fn(argc - 1, argv + 1);
 	return usage_error(NULL, "unknown command '%s'", argv[1]);
+}
+
+int main(int argc, char **argv)
+{
+	maybe_reexec_for_blas(argv);
+	emo_log_set_handler(stderr_log, NULL);
+	emo_log_set_level(getenv("EMOTOP_DEBUG") ? EMO_LOG_DEBUG : EMO_LOG_INFO);
+	int status = run(argc, argv);
+	/* every command's output: nothing lost in a buffer or a failed write
+	 * may leave exit status 0 (a full disk, >&-, ulimit -f) */
+	if (!close_stdout() && (status == 0 || status == EXIT_PARTIAL))
+		status = 1;
+	return status;
 }

@@ -116,7 +116,7 @@ struct emo_audio_reader {
 	bool eof, flushed;
 	int64_t decoded;           /* frames decoded from the file */
 	int64_t header_missing;    /* frames a WAV header promised beyond the end */
-	uint64_t nonfinite;
+	uint64_t nonfinite, out_of_range;
 	char path[4096];
 };
 
@@ -230,8 +230,11 @@ static int fill_mono(struct emo_audio_reader *r)
 			/* beyond +-EMO_AUDIO_MAX_ABS a float file holds garbage,
 			 * and the downmix or the resampler would overflow */
 			if (!(fabsf(v) <= EMO_AUDIO_MAX_ABS)) {
+				if (isfinite(v))
+					r->out_of_range++;
+				else
+					r->nonfinite++;
 				v = 0;
-				r->nonfinite++;
 			}
 			acc += v;
 		}
@@ -271,6 +274,11 @@ long emo_audio_reader_read(struct emo_audio_reader *r, float *out, size_t cap)
 uint64_t emo_audio_reader_nonfinite(const struct emo_audio_reader *r)
 {
 	return r->nonfinite;
+}
+
+uint64_t emo_audio_reader_out_of_range(const struct emo_audio_reader *r)
+{
+	return r->out_of_range;
 }
 
 int64_t emo_audio_reader_frames_missing(const struct emo_audio_reader *r)
@@ -316,6 +324,9 @@ int emo_audio_read(const char *path, int rate, enum emo_resample_quality q,
 	if (!err && r->nonfinite)
 		emo_warn("%s: %llu non-finite sample(s) (NaN/Inf) replaced by silence",
 			 path, (unsigned long long)r->nonfinite);
+	if (!err && r->out_of_range)
+		emo_warn("%s: %llu sample(s) beyond +-%g (not audio) replaced by silence",
+			 path, (unsigned long long)r->out_of_range, (double)EMO_AUDIO_MAX_ABS);
 	emo_audio_reader_close(r);
 	if (!err && len == 0) {
 		emo_err("%s: the file holds no audio samples", path);

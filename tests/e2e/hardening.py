@@ -142,9 +142,14 @@ with tempfile.TemporaryDirectory() as tmp:
     write_float('huge.wav', y, 22050)
     r = run('analyze', '--json', 'huge.wav')
     recs = jsonl(r.stdout) if all_json(r.stdout) else []
-    check(r.returncode == 0 and recs and recs[-1].get('nonfinite_samples') == 10
+    check(r.returncode == 0 and recs and recs[-1].get('out_of_range_samples') == 10
+          and 'nonfinite_samples' not in recs[-1]
           and 'nan' not in r.stdout.lower().replace('huge', ''),
           'samples of 3e38: replaced and counted, no NaN downstream', r.stdout[-300:])
+    # item 14 of the second fault catalogue: the warning named them NaN/Inf
+    check('10 sample(s) beyond' in r.stderr and 'NaN' not in r.stderr,
+          'samples of 3e38: the warning says they are out of range, not NaN/Inf',
+          r.stderr)
     r = run('analyze', 'nan.wav')
     check(r.returncode == 0 and 'nan%' not in r.stdout, 'analyze text: no "nan%"', r.stdout)
     r = run('live', '-i', 'nan.wav', '--fast', '--no-tui', '--log', 'nan.jsonl')
