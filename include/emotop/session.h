@@ -31,6 +31,12 @@ extern "C" {
 
 /* 2: window records carry valence and arousal (affect.h). */
 #define EMO_SESSION_VERSION 2
+/* What a reader accepts: a line of at most this many bytes (a session's
+ * longest, the header, is about 2 KiB), and times (t0, t1) of at most
+ * this many seconds (115 days). Longer lines and later times are refused
+ * with the line number: they are no session emotop wrote. */
+#define EMO_SESSION_MAX_LINE (1 << 20)
+#define EMO_SESSION_MAX_SECONDS 1e7
 
 /* ---- writing ------------------------------------------------------------- */
 

@@ -1,16 +1,19 @@
 /* Helpers shared by the commands: option parsing, logging to stderr,
  * the VAD options. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <math.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <signal.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 
@@ -261,4 +264,79 @@ int report_interrupted(const char *cmd, int sig, size_t done, size_t total,
 		sig == SIGTERM ? "SIGTERM" : sig == SIGHUP ? "SIGHUP" : "a signal",
 		done, total, next ? "; not finished: " : "", next ? next : "");
 	return 128 + sig;
+}
+
+FILE *out_file_open(struct out_file *o, const char *path, bool force)
+{
+	memset(o, 0, sizeof *o);
+	o->path = path;
+	o->force = force;
+	struct stat sb;
+	if (!force && lstat(path, &sb) == 0) {
+		fprintf(stderr, "%s: %s exists; emotop never replaces a file unless told "
+			"to (--force)\n", prog, path);
+		return NULL;
+	}
+	const char *slash = strrchr(path, '/');
+	int dirlen = slash ? (int)(slash - path) + 1 : 0;
+	if (snprintf(o->tmp, sizeof o->tmp, "%.*s.%s.XXXXXX", dirlen, path,
+		     slash ? slash + 1 : path) >= (int)sizeof o->tmp) {
+		fprintf(stderr, "%s: %s: the path is too long\n", prog, path);
+		return NULL;
+	}
+	int fd = mkostemp(o->tmp, O_CLOEXEC);
+	if (fd < 0) {
+		fprintf(stderr, "%s: cannot write %s: %s\n", prog, path, strerror(errno));
+		return NULL;
+	}
+	mode_t mask = umask(0);
+	umask(mask);
+	fchmod(fd, 0666 & ~mask); /* as open() would have made it */
+	o->f = fdopen(fd, "w");
+	if (!o->f) {
+		fprintf(stderr, "%s: cannot write %s: %s\n", prog, path, strerror(errno));
+		close(fd);
+		unlink(o->tmp);
+	}
+	return o->f;
+}
+
+void out_file_abort(struct out_file *o)
+{
+	if (o->f)
+		fclose(o->f);
+	o->f = NULL;
+	if (o->tmp[0])
+		unlink(o->tmp);
+	o->tmp[0] = 0;
+}
+
+int out_file_commit(struct out_file *o)
+{
+	errno = 0;
+	bool bad = fflush(o->f) || ferror(o->f) || fsync(fileno(o->f));
+	int e = errno;
+	bad = fclose(o->f) || bad;
+	o->f = NULL;
+	if (!bad) {
+		/* no replace unless forced: a file that appeared meanwhile stays */
+		if (renameat2(AT_FDCWD, o->tmp, AT_FDCWD, o->path,
+			      o->force ? 0 : RENAME_NOREPLACE) == 0) {
+			o->tmp[0] = 0;
+			return 0;
+		}
+		e = errno;
+		if (e == EINVAL && !o->force && link(o->tmp, o->path) == 0) {
+			unlink(o->tmp); /* a file system without RENAME_NOREPLACE */
+			o->tmp[0] = 0;
+			return 0;
+		}
+		if (e == EINVAL && !o->force)
+			e = errno;
+	}
+	fprintf(stderr, "%s: cannot write %s: %s; %s\n", prog, o->path,
+		strerror(e ? e : EIO), e == EEXIST ? "it appeared meanwhile, and is left "
+		"as it is" : "nothing was written there");
+	out_file_abort(o);
+	return 1;
 }

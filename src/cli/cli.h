@@ -57,6 +57,24 @@ bool close_stdout(void);
  * stderr; returns the exit status (128 + sig). */
 int report_interrupted(const char *cmd, int sig, size_t done, size_t total,
 		       const char *next);
+/* An output file written whole or not at all: the data goes to a private
+ * temporary file beside `path`, which replaces `path` only when it is
+ * complete (rename: a symlink at `path` is replaced, never followed). An
+ * existing `path` is refused unless `force`, as --log and --record do. */
+struct out_file {
+	const char *path;
+	char tmp[4096];
+	bool force;
+	FILE *f;
+};
+/* Opens o->f; NULL after a message (an existing file without --force, an
+ * unwritable folder). */
+FILE *out_file_open(struct out_file *o, const char *path, bool force);
+/* Checks every write, flushes, and puts the file in place: 0, or 1 after a
+ * message (the temporary is removed; `path` is as it was). */
+int out_file_commit(struct out_file *o);
+/* Removes the temporary (on an error before commit). */
+void out_file_abort(struct out_file *o);
 /* Writes s as a JSON string (with quotes). */
 void json_print_string(FILE *f, const char *s);
 

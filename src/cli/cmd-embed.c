@@ -2,6 +2,7 @@
  * The whole file is one window (no VAD), as HF's model(x) would see it. */
 #include <errno.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,20 +14,22 @@
 #include "nn/ops.h"
 
 static const char embed_help[] =
-	"Usage: emotop embed [--model DIR] [--layer N|all] -o OUT.npy FILE\n"
+	"Usage: emotop embed [--model DIR] [--layer N|all] -o OUT.npy [--force] FILE\n"
 	"Write the encoder's hidden states for the whole of FILE (resampled to\n"
 	"16 kHz mono) as a float32 NumPy array: shape (frames, hidden) for one\n"
 	"layer, (layers+1, frames, hidden) for all. Layer 0 is the transformer\n"
 	"input (HF hidden_states[0]); the default is the last layer.\n"
 	"  -m, --model DIR    model or encoder directory\n"
 	"  -l, --layer N|all  which hidden state (default: last)\n"
-	"  -o, --output FILE  the .npy file to write\n"
+	"  -o, --output FILE  the .npy file to write; an existing file is refused\n"
+	"                     unless --force, and is never left half written\n"
+	"      --force        replace OUT if it exists\n"
 	"  -t, --threads N    OpenBLAS threads (default 1)\n";
 
 /* NumPy format 1.0: magic, version, header length, a Python dict literal
  * padded with spaces to a multiple of 64 bytes, then the data. */
-static int write_npy(const char *path, const float *data, const long *shape,
-		     int ndim, size_t count)
+static void write_npy(FILE *f, const float *data, const long *shape, int ndim,
+		      size_t count)
 {
 	char dict[256], sh[96] = "";
 	for (int i = 0; i < ndim; i++)
@@ -36,11 +39,6 @@ static int write_npy(const char *path, const float *data, const long *shape,
 			 "{'descr': '<f4', 'fortran_order': False, 'shape': (%s), }", sh);
 	size_t total = 10 + (size_t)n + 1;
 	size_t pad = (64 - total % 64) % 64;
-	FILE *f = fopen(path, "wb");
-	if (!f) {
-		fprintf(stderr, "%s: cannot write %s: %s\n", prog, path, strerror(errno));
-		return 1;
-	}
 	unsigned short hl = (unsigned short)(n + pad + 1);
 	fwrite("\x93NUMPY\x01\x00", 1, 8, f);
 	fputc(hl & 0xff, f);
@@ -49,21 +47,18 @@ static int write_npy(const char *path, const float *data, const long *shape,
 	for (size_t i = 0; i < pad; i++)
 		fputc(' ', f);
 	fputc('\n', f);
-	size_t w = fwrite(data, sizeof(float), count, f);
-	int err = ferror(f) || w != count;
-	if (fclose(f) || err) {
-		fprintf(stderr, "%s: writing %s failed: %s\n", prog, path, strerror(errno));
-		return 1;
-	}
-	return 0;
+	fwrite(data, sizeof(float), count, f); /* checked by out_file_commit */
 }
 
 int cmd_embed(int argc, char **argv)
 {
 	const char *model = default_model(), *out = NULL, *layer_s = NULL;
 	long threads = 1;
+	bool force = false;
 	enum emo_precision precision = EMO_PRECISION_FP32;
+	enum { OPT_FORCE = OPT_CLI_BASE };
 	static const struct option opts[] = {
+		{"force", no_argument, 0, OPT_FORCE},
 		{"model", required_argument, 0, 'm'},
 		{"layer", required_argument, 0, 'l'},
 		{"output", required_argument, 0, 'o'},
@@ -78,6 +73,7 @@ int cmd_embed(int argc, char **argv)
 		case 'm': model = optarg; break;
 		case 'l': layer_s = optarg; break;
 		case 'o': out = optarg; break;
+		case OPT_FORCE: force = true; break;
 		case 't':
 			if (!parse_int(optarg, 1, 256, &threads))
 				return usage_error("embed", "--threads wants 1..256, not '%s'", optarg);
@@ -94,12 +90,16 @@ int cmd_embed(int argc, char **argv)
 	}
 	if (optind != argc - 1 || !out)
 		return usage_error("embed", "%s", "give -o OUT.npy and one audio file");
+	struct out_file of;
+	if (!out_file_open(&of, out, force))
+		return 1;
 	emo_set_threads((int)threads);
 	struct emo_model *m = NULL;
 	int err = emo_model_load(model, &(struct emo_model_params){
 		.require_head = false, .precision = precision}, &m);
 	if (err) {
 		fprintf(stderr, "%s: cannot load model '%s': %s\n", prog, model, emo_strerror(err));
+		out_file_abort(&of);
 		return 1;
 	}
 	const struct emo_hubert *h = emo_model_encoder(m);
@@ -110,6 +110,7 @@ int cmd_embed(int argc, char **argv)
 		char range[64]; /* before the model (and hc with it) is freed */
 		snprintf(range, sizeof range, "0..%d or all", hc->num_layers);
 		emo_model_destroy(m);
+		out_file_abort(&of);
 		return usage_error("embed", "--layer wants %s", range);
 	}
 	float *x = NULL;
@@ -129,13 +130,24 @@ int cmd_embed(int argc, char **argv)
 			for (int l = 0; buf && l <= hc->num_layers; l++)
 				memcpy(buf + per * (size_t)l, emo_hubert_hidden(s, l), per * sizeof(float));
 			long shape[3] = {hc->num_layers + 1, T, hc->hidden_size};
-			status = buf ? write_npy(out, buf, shape, 3, per * (size_t)(hc->num_layers + 1)) : 1;
+			if (buf) {
+				write_npy(of.f, buf, shape, 3, per * (size_t)(hc->num_layers + 1));
+				status = 0;
+			} else {
+				fprintf(stderr, "%s: out of memory for %zu hidden states\n", prog,
+					per * (size_t)(hc->num_layers + 1));
+			}
 			free(buf);
 		} else {
 			long shape[2] = {T, hc->hidden_size};
-			status = write_npy(out, emo_hubert_hidden(s, (int)layer), shape, 2, per);
+			write_npy(of.f, emo_hubert_hidden(s, (int)layer), shape, 2, per);
+			status = 0;
 		}
 	}
+	if (status)
+		out_file_abort(&of);
+	else
+		status = out_file_commit(&of);
 	emo_hubert_state_destroy(s);
 	free(x);
 	emo_model_destroy(m);

@@ -23,27 +23,63 @@ static const char *or_q(const char *s)
 }
 
 static const char report_help[] =
-	"Usage: emotop report SESSION -o OUT.svg|OUT.html\n"
+	"Usage: emotop report SESSION -o OUT.svg|OUT.html [--force]\n"
 	"Draw a session: probability of each emotion over time (one line per\n"
 	"emotion, speech segments shaded), the share of speech time per dominant\n"
 	"emotion, and the session's facts. SVG, or an HTML page with the SVG and\n"
 	"a table of facts; both open in any browser.\n"
-	"  -o, --output FILE  where to write (.svg or .html)\n";
+	"  -o, --output FILE  where to write (.svg or .html); an existing file is\n"
+	"                     refused unless --force, and is never left half written\n"
+	"      --force        replace OUT if it exists\n";
 
 static const char *emo_color(const char *l, int i)
 {
 	return emo_palette(l, i).hex;
 }
 
+/* The one way a string from the log (labels, names, reasons: they come
+ * from a model's config or a client) reaches the SVG or HTML: as text or
+ * an attribute value, with markup escaped and the control characters XML
+ * forbids replaced, so no element or attribute can come from the log. At
+ * most max bytes of s (0: all). */
+static void xml_text_n(FILE *f, const char *s, size_t max)
+{
+	for (size_t i = 0; s[i] && (!max || i < max); i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c == '<') fputs("&lt;", f);
+		else if (c == '>') fputs("&gt;", f);
+		else if (c == '&') fputs("&amp;", f);
+		else if (c == '"') fputs("&quot;", f);
+		else if (c == '\'') fputs("&#39;", f);
+		else if (c < 0x20 && c != '\t' && c != '\n' && c != '\r')
+			fputs("\xef\xbf\xbd", f); /* U+FFFD */
+		else fputc(c, f);
+	}
+}
+
 static void xml_text(FILE *f, const char *s)
 {
-	for (; *s; s++) {
-		if (*s == '<') fputs("&lt;", f);
-		else if (*s == '>') fputs("&gt;", f);
-		else if (*s == '&') fputs("&amp;", f);
-		else if (*s == '"') fputs("&quot;", f);
-		else fputc(*s, f);
-	}
+	xml_text_n(f, s, 0);
+}
+
+/* The time axis: a step from a nice scale (0.5, 1, 2, 5, 10, 15, 30 s,
+ * minutes, hours, days) giving at most max_ticks ticks, and its unit. */
+static double time_step(double total, int max_ticks, double *unit, const char **name)
+{
+	static const double steps[] = {0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600,
+				       900, 1800, 3600, 7200, 10800, 21600, 43200,
+				       86400, 172800, 432000, 864000, 1728000, 4320000};
+	double step = steps[sizeof steps / sizeof *steps - 1];
+	for (size_t k = 0; k < sizeof steps / sizeof *steps; k++)
+		if (total / steps[k] <= max_ticks) {
+			step = steps[k];
+			break;
+		}
+	while (total / step > max_ticks) /* beyond the table (not reached) */
+		step *= 10;
+	*unit = step >= 86400 ? 86400 : step >= 3600 ? 3600 : step >= 60 ? 60 : 1;
+	*name = step >= 86400 ? "d" : step >= 3600 ? "h" : step >= 60 ? "min" : "s";
+	return step;
 }
 
 /* An SVG line through n points; extra: more attributes (or ""). */
@@ -81,10 +117,14 @@ static void write_svg(FILE *f, const struct emo_session_log *log)
 	xml_text(f, slash ? slash + 1 : sname);
 	fprintf(f, "</text>\n<text x=\"%.0f\" y=\"52\" fill=\"#555\">", x0);
 	xml_text(f, or_q(h->start));
-	fprintf(f, " \u00b7 %s \u00b7 model ", or_q(h->source_kind));
+	fprintf(f, " \u00b7 ");
+	xml_text(f, or_q(h->source_kind));
+	fprintf(f, " \u00b7 model ");
 	xml_text(f, or_q(h->model_name));
-	fprintf(f, " (sha256 %.12s\u2026) \u00b7 %.1f s, %zu windows, %.1f s speech%s</text>\n",
-		or_q(h->model_sha256), total, log->windows,
+	fprintf(f, " (sha256 ");
+	xml_text_n(f, or_q(h->model_sha256), 12);
+	fprintf(f, "\u2026) \u00b7 %.1f s, %zu windows, %.1f s speech%s</text>\n",
+		total, log->windows,
 		e ? e->speech_s : 0, e ? "" : " \u00b7 no end record (cut short)");
 	/* speech segments */
 	for (size_t i = 0; i < log->n; i++) {
@@ -103,10 +143,15 @@ static void write_svg(FILE *f, const struct emo_session_log *log)
 			   "<text x=\"%.0f\" y=\"%.1f\" text-anchor=\"end\" fill=\"#555\">%d%%</text>\n",
 			x0, x1, Y(p), Y(p), x0 - 6, Y(p) + 4, k * 25);
 	}
-	double step = total > 120 ? 30 : total > 40 ? 10 : total > 10 ? 2 : 0.5;
-	for (double t = 0; t <= total + 1e-9; t += step)
-		fprintf(f, "<text x=\"%.1f\" y=\"%.0f\" text-anchor=\"middle\" fill=\"#555\">%g s</text>\n",
-			X(t), y1 + 18, t);
+	/* ticks: the scale sessions up to 10 minutes have always had, then
+	 * a nice scale of at most 12 ticks (a 10-hour session: every hour) */
+	double step = total > 120 ? 30 : total > 40 ? 10 : total > 10 ? 2 : 0.5, unit = 1;
+	const char *uname = "s";
+	if (total / step > 25)
+		step = time_step(total, 12, &unit, &uname);
+	for (long k = 0; k * step <= total + 1e-9; k++)
+		fprintf(f, "<text x=\"%.1f\" y=\"%.0f\" text-anchor=\"middle\" fill=\"#555\">%g %s</text>\n",
+			X(k * step), y1 + 18, k * step / unit, uname);
 	fprintf(f, "<rect x=\"%.0f\" y=\"%.0f\" width=\"%.0f\" height=\"%.0f\" fill=\"none\" stroke=\"#999\"/>\n",
 		x0, y0, x1 - x0, y1 - y0);
 	/* one line per emotion through window midpoints (smoothed
@@ -198,8 +243,9 @@ static void write_svg(FILE *f, const struct emo_session_log *log)
 		if (w <= 0)
 			continue;
 		fprintf(f, "<rect x=\"%.1f\" y=\"%.0f\" width=\"%.1f\" height=\"34\" fill=\"%s\">"
-			   "<title>%s %.0f%%</title></rect>\n", bx, by, w,
-			emo_color(h->labels[li], li), h->labels[li], 100 * share[li] / share_total);
+			   "<title>", bx, by, w, emo_color(h->labels[li], li));
+		xml_text(f, h->labels[li]);
+		fprintf(f, " %.0f%%</title></rect>\n", 100 * share[li] / share_total);
 		if (w > 60) {
 			fprintf(f, "<text x=\"%.1f\" y=\"%.0f\" fill=\"white\" font-weight=\"bold\">",
 				bx + 6, by + 22);
@@ -239,8 +285,11 @@ static void fact(FILE *f, const char *key, const char *value)
 int cmd_report(int argc, char **argv)
 {
 	const char *out = NULL;
+	bool force = false;
+	enum { OPT_FORCE = OPT_CLI_BASE };
 	static const struct option opts[] = {
 		{"output", required_argument, 0, 'o'},
+		{"force", no_argument, 0, OPT_FORCE},
 		{"help", no_argument, 0, 'h'},
 		{0, 0, 0, 0},
 	};
@@ -248,6 +297,7 @@ int cmd_report(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'o': out = optarg; break;
+		case OPT_FORCE: force = true; break;
 		case 'h': fputs(report_help, stdout); return 0;
 		default: return EXIT_USAGE;
 		}
@@ -264,9 +314,9 @@ int cmd_report(int argc, char **argv)
 		fprintf(stderr, "%s: cannot read %s: %s\n", prog, argv[optind], emo_strerror(err));
 		return 1;
 	}
-	FILE *f = fopen(out, "w");
+	struct out_file of;
+	FILE *f = out_file_open(&of, out, force);
 	if (!f) {
-		fprintf(stderr, "%s: cannot write %s: %s\n", prog, out, strerror(errno));
 		emo_session_log_free(&log);
 		return 1;
 	}
@@ -303,12 +353,6 @@ int cmd_report(int argc, char **argv)
 		fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
 		write_svg(f, &log);
 	}
-	int werr = ferror(f);
-	if (fclose(f) || werr) {
-		fprintf(stderr, "%s: writing %s failed: %s\n", prog, out, strerror(errno));
-		emo_session_log_free(&log);
-		return 1;
-	}
 	emo_session_log_free(&log);
-	return 0;
+	return out_file_commit(&of);
 }

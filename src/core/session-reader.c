@@ -228,6 +228,29 @@ static bool is_num(json_t *o, const char *k)
 	return json_is_number(json_object_get(o, k));
 }
 
+/* A window's or speech segment's times: 0 <= t0 <= t1 <= the bound. */
+static int check_times(json_t *rec, const char *name, size_t line, double *last_t1,
+		       size_t *last_line)
+{
+	double t0 = json_number_value(json_object_get(rec, "t0"));
+	double t1 = json_number_value(json_object_get(rec, "t1"));
+	if (!(t0 >= 0) || !(t1 <= EMO_SESSION_MAX_SECONDS)) {
+		emo_err("%s:%zu: times %g..%g s are outside 0..%g s", name, line, t0, t1,
+			EMO_SESSION_MAX_SECONDS);
+		return EMO_E_FORMAT;
+	}
+	if (t1 < t0) {
+		emo_err("%s:%zu: the record ends (t1 = %g s) before it starts (t0 = %g s)",
+			name, line, t1, t0);
+		return EMO_E_FORMAT;
+	}
+	if (t1 > *last_t1) {
+		*last_t1 = t1;
+		*last_line = line;
+	}
+	return 0;
+}
+
 int emo_session_log_parse(const char *buf, size_t len, const char *name,
 			  struct emo_session_log *log)
 {
@@ -237,6 +260,8 @@ int emo_session_log_parse(const char *buf, size_t len, const char *name,
 		return -ENOMEM;
 	log->priv = L;
 	size_t line = 0, pos = 0, nrec = 0;
+	size_t last_line = 0;      /* of the record that ends latest */
+	double last_t1 = 0, duration = -1;
 	int err = 0;
 	while (pos < len) {
 		line++;
@@ -247,6 +272,13 @@ int emo_session_log_parse(const char *buf, size_t len, const char *name,
 		pos = nl ? end + 1 : len;
 		if (l == 0 || (l == 1 && s[0] == '\r'))
 			continue;
+		if (l > EMO_SESSION_MAX_LINE) {
+			emo_err("%s:%zu: the line is %zu bytes long, more than a session "
+				"log's lines can be (%d); not a session log emotop wrote",
+				name, line, l, EMO_SESSION_MAX_LINE);
+			err = EMO_E_FORMAT;
+			break;
+		}
 		json_error_t je;
 		json_t *rec = json_loadb(s, l, JSON_REJECT_DUPLICATES, &je);
 		if (!rec || !json_is_object(rec)) {
@@ -299,6 +331,10 @@ int emo_session_log_parse(const char *buf, size_t len, const char *name,
 				err = EMO_E_FORMAT;
 				break;
 			}
+			if ((err = check_times(rec, name, line, &last_t1, &last_line))) {
+				json_decref(rec);
+				break;
+			}
 			log->windows++;
 		} else if (!strcmp(type, "speech")) {
 			if (!is_num(rec, "t0") || !is_num(rec, "t1")) {
@@ -307,11 +343,18 @@ int emo_session_log_parse(const char *buf, size_t len, const char *name,
 				err = EMO_E_FORMAT;
 				break;
 			}
+			if ((err = check_times(rec, name, line, &last_t1, &last_line))) {
+				json_decref(rec);
+				break;
+			}
 			log->speech++;
 		} else if (!strcmp(type, "event")) {
 			log->events++;
 		} else if (!strcmp(type, "end")) {
 			/* counted below */
+			json_t *d = json_object_get(rec, "duration");
+			if (json_is_number(d))
+				duration = json_number_value(d);
 		} else if (!strcmp(type, "session")) {
 			emo_err("%s:%zu: a second session header", name, line);
 			json_decref(rec);
@@ -339,6 +382,12 @@ int emo_session_log_parse(const char *buf, size_t len, const char *name,
 	}
 	if (!err && nrec == 0) {
 		emo_err("%s: empty: no session header", name);
+		err = EMO_E_FORMAT;
+	}
+	/* a window ends at most a hop's rounding after the audio does */
+	if (!err && duration >= 0 && last_t1 > duration + 1.0) {
+		emo_err("%s:%zu: the record ends at %.3f s, after the session's end "
+			"(%.3f s)", name, last_line, last_t1, duration);
 		err = EMO_E_FORMAT;
 	}
 	if (!err)

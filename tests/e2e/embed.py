@@ -56,7 +56,7 @@ def main():
             (L1, T, H), hid = ref['hidden.2.37s']
             for layer, sel in (('all', None), (None, L1 - 1), ('0', 0)):
                 out = os.path.join(tmp, 'h.npy')
-                args = [EMOTOP, 'embed', '-m', model, '-o', out, wav]
+                args = [EMOTOP, 'embed', '-m', model, '--force', '-o', out, wav]
                 if layer:
                     args[2:2] = ['--layer', layer]
                 p = subprocess.run(args, capture_output=True, text=True)
@@ -71,6 +71,30 @@ def main():
         p = subprocess.run([EMOTOP, 'embed', '-m', model, '--layer', '9', '-o',
                             os.path.join(tmp, 'x.npy'), wav], capture_output=True, text=True)
         check(p.returncode == 2 and '--layer' in p.stderr, 'bad --layer: usage error')
+        # item 13 of the second fault catalogue: -o overwrote silently, and
+        # through a symlink
+        out = os.path.join(tmp, 'h.npy')
+        before = open(out, 'rb').read()
+        p = subprocess.run([EMOTOP, 'embed', '-m', model, '-o', out, wav],
+                           capture_output=True, text=True)
+        check(p.returncode == 1 and 'exists' in p.stderr and open(out, 'rb').read() == before,
+              'an existing -o file is refused and left as it was', p.stderr)
+        victim = os.path.join(tmp, 'victim.txt')
+        with open(victim, 'w') as f:
+            f.write('keep me')
+        link = os.path.join(tmp, 'link.npy')
+        os.symlink(victim, link)
+        p = subprocess.run([EMOTOP, 'embed', '-m', model, '-o', link, wav],
+                           capture_output=True, text=True)
+        check(p.returncode == 1 and open(victim).read() == 'keep me',
+              'a symlink at -o is refused, its target untouched', p.stderr)
+        p = subprocess.run([EMOTOP, 'embed', '-m', model, '--force', '-o', link, wav],
+                           capture_output=True, text=True)
+        check(p.returncode == 0 and open(victim).read() == 'keep me' and
+              not os.path.islink(link) and load_npy(link)[0]['descr'] == '<f4',
+              '--force replaces the symlink itself, never writes through it', p.stderr)
+        check(not [f for f in os.listdir(tmp) if f.startswith('.')],
+              'no temporary file left behind', os.listdir(tmp))
     return finish()
 
 
