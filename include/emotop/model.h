@@ -75,7 +75,9 @@ const char *emo_model_sha256(const struct emo_model *m);
 
 /* OpenBLAS threads used by every model in the process (default: 1 in the
  * program; OpenBLAS's own default otherwise). Sums are split by thread, so
- * the thread count changes the last bits of the results. */
+ * the thread count changes the last bits of the results. n is clamped to
+ * 1..EMO_MAX_THREADS (the command line's and the session log's bound). */
+#define EMO_MAX_THREADS 256
 void emo_set_threads(int n);
 int emo_get_threads(void);
 

@@ -378,7 +378,7 @@ int common_option(int c, const char *arg, struct common_opts *o, const char *cmd
 			return -usage_error(cmd, "-j wants 1..64, not '%s'", arg);
 		return 1;
 	case 't':
-		if (!parse_int(arg, 1, 256, &o->threads))
+		if (!parse_int(arg, 1, EMO_MAX_THREADS, &o->threads))
 			return -usage_error(cmd, "--threads wants 1..256, not '%s'", arg);
 		return 1;
 	case OPT_WINDOW:

@@ -139,7 +139,7 @@ int cmd_bench(int argc, char **argv)
 				return usage_error("bench", "--seconds wants 0.03..600, not '%s'", optarg);
 			break;
 		case 't':
-			if (!parse_int(optarg, 1, 256, &threads))
+			if (!parse_int(optarg, 1, EMO_MAX_THREADS, &threads))
 				return usage_error("bench", "--threads wants 1..256, not '%s'", optarg);
 			break;
 		case 'r':

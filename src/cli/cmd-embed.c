@@ -75,7 +75,7 @@ int cmd_embed(int argc, char **argv)
 		case 'o': out = optarg; break;
 		case OPT_FORCE: force = true; break;
 		case 't':
-			if (!parse_int(optarg, 1, 256, &threads))
+			if (!parse_int(optarg, 1, EMO_MAX_THREADS, &threads))
 				return usage_error("embed", "--threads wants 1..256, not '%s'", optarg);
 			break;
 		case OPT_PRECISION: {

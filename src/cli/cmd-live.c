@@ -251,7 +251,7 @@ static int parse_live(int argc, char **argv, struct live_opts *o)
 				return usage_error("live", "--resample wants best, medium or fast, not '%s'", optarg);
 			break;
 		case 't':
-			if (!parse_int(optarg, 1, 256, &o->threads))
+			if (!parse_int(optarg, 1, EMO_MAX_THREADS, &o->threads))
 				return usage_error("live", "--threads wants 1..256, not '%s'", optarg);
 			break;
 		case OPT_NOTE: o->note = optarg; break;

@@ -18,6 +18,7 @@
 struct lines {
 	json_t **rec; /* header first */
 	size_t n, cap;
+	const char *name; /* for messages, while parsing */
 };
 
 static double num(json_t *o, const char *k, double def)
@@ -45,7 +46,10 @@ static void read_fields(json_t *o, const struct emo_field *fields, size_t n,
 	}
 }
 
-static void decode_header(json_t *h, struct emo_session_header *o)
+/* Settings reanalysis acts on are held to the bounds the command line
+ * has: a log is input like any other (a threads of 100000 overflowed the
+ * OpenMP runtime's stack). */
+static int decode_header(json_t *h, struct emo_session_header *o, const char *name)
 {
 	json_t *src = json_object_get(h, "source"), *m = json_object_get(h, "model");
 	o->version = (int)json_integer_value(json_object_get(h, "version"));
@@ -72,10 +76,36 @@ static void decode_header(json_t *h, struct emo_session_header *o)
 		    sizeof emo_vad_fields / sizeof *emo_vad_fields, &o->analysis);
 	o->resample = emo_json_str(h, "resample", "");
 	o->recording = json_string_value(json_object_get(h, "recording"));
-	o->threads = (int)num(h, "threads", 1);
-	o->precision = !strcmp(emo_json_str(h, "precision", "fp32"), "bf16") ? EMO_PRECISION_BF16 :
-								      EMO_PRECISION_FP32;
+	json_t *th = json_object_get(h, "threads");
+	if (th && (!json_is_integer(th) || json_integer_value(th) < 1 ||
+		   json_integer_value(th) > EMO_MAX_THREADS)) {
+		emo_err("%s: header: threads must be an integer 1..%d (the command "
+			"line's bounds)", name, EMO_MAX_THREADS);
+		return EMO_E_FORMAT;
+	}
+	o->threads = th ? (int)json_integer_value(th) : 1;
+	const char *prec = emo_json_str(h, "precision", "fp32");
+	if (strcmp(prec, "fp32") && strcmp(prec, "bf16")) {
+		emo_err("%s: header: precision \"%s\" is neither fp32 nor bf16", name, prec);
+		return EMO_E_FORMAT;
+	}
+	o->precision = !strcmp(prec, "bf16") ? EMO_PRECISION_BF16 : EMO_PRECISION_FP32;
+	/* not logged before it could be chosen: exact */
+	const char *reuse = emo_json_str(json_object_get(h, "analysis"), "feature_reuse",
+					 "exact");
+	if (!strcmp(reuse, "exact"))
+		o->analysis.reuse = EMO_REUSE_EXACT;
+	else if (!strcmp(reuse, "off"))
+		o->analysis.reuse = EMO_REUSE_OFF;
+	else if (!strcmp(reuse, "approximate"))
+		o->analysis.reuse = EMO_REUSE_APPROX;
+	else {
+		emo_err("%s: header: analysis.feature_reuse \"%s\" is not exact, off or "
+			"approximate", name, reuse);
+		return EMO_E_FORMAT;
+	}
 	o->engine = emo_json_str(h, "engine", "");
+	return 0;
 }
 
 static void decode_window(json_t *w, const struct emo_session_header *h,
@@ -124,7 +154,9 @@ static void decode_end(json_t *e, struct emo_session_end *o)
 static int decode(struct emo_session_log *log)
 {
 	struct lines *L = log->priv;
-	decode_header(L->rec[0], &log->header);
+	int err = decode_header(L->rec[0], &log->header, L->name);
+	if (err)
+		return err;
 	log->n = L->n - 1;
 	log->records = calloc(log->n ? log->n : 1, sizeof *log->records);
 	if (!log->records)
@@ -390,8 +422,10 @@ int emo_session_log_parse(const char *buf, size_t len, const char *name,
 			"(%.3f s)", name, last_line, last_t1, duration);
 		err = EMO_E_FORMAT;
 	}
+	L->name = name;
 	if (!err)
 		err = decode(log);
+	L->name = NULL;
 	if (err) {
 		emo_session_log_free(log);
 		return err;

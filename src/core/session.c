@@ -210,6 +210,13 @@ int emo_session_write_header(struct emo_session_writer *w,
 		json_object_set_new(rec, "precision", json_string(
 			emo_model_precision(m) == EMO_PRECISION_BF16 ? "bf16" : "fp32"));
 		json_object_set_new(rec, "engine", json_string(emo_model_engine(m)));
+		/* reanalysis reuses features as the session did (approximate
+		 * reuse changes results) */
+		static const char *const reuse[] = {"exact", "off", "approximate"};
+		json_t *an = json_object_get(rec, "analysis");
+		if (an && in->analysis->reuse >= 0 && in->analysis->reuse < 3)
+			json_object_set_new(an, "feature_reuse",
+					    json_string(reuse[in->analysis->reuse]));
 	}
 	return put(w, rec);
 }

@@ -223,6 +223,13 @@ int emo_hubert_config_from_json(const json_t *config, const json_t *pre_json,
 	json_t *eps = json_object_get(root, "layer_norm_eps");
 	cfg->layer_norm_eps = json_is_number(eps) ? (float)json_number_value(eps) :
 						    1e-5f;
+	if (eps && !(json_is_number(eps) && cfg->layer_norm_eps > 0 &&
+		     cfg->layer_norm_eps <= 0.1f)) {
+		/* a negative one made every window "non-finite input" */
+		emo_err("config: layer_norm_eps must be a number in (0, 0.1] (1e-5 "
+			"in HuBERT), not %g", json_number_value(eps));
+		return EMO_E_BADMODEL;
+	}
 	if (cfg->hidden_size % cfg->num_heads) {
 		emo_err("config: hidden_size %d is not a multiple of "
 			"num_attention_heads %d", cfg->hidden_size, cfg->num_heads);

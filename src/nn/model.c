@@ -77,6 +77,13 @@ static int load_labels(struct emo_model *m, json_t *cfg, int n)
 			emo_err("model: id2label has no string for id %d", i);
 			return EMO_E_BADMODEL;
 		}
+		for (int k = 0; k < i; k++)
+			if (!strcmp(m->labels[k], l)) {
+				/* analyze's JSON would have two keys of that name */
+				emo_err("model: id2label names \"%s\" twice (ids %d and %d); "
+					"each label must be unique", l, k, i);
+				return EMO_E_BADMODEL;
+			}
 		m->labels[i] = strdup(l);
 		if (!m->labels[i])
 			return -ENOMEM;
@@ -110,9 +117,15 @@ static int check_digest(struct emo_model *m, const char *dir)
 {
 	char path[4096], want[65] = "";
 	snprintf(path, sizeof path, "%s/model.sha256", dir);
-	FILE *f = fopen(path, "r");
-	if (!f)
+	if (access(path, F_OK) != 0)
 		return 0;
+	int fd = emo_open_regular(path);
+	FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
+	if (!f) {
+		if (fd >= 0)
+			close(fd);
+		return fd < 0 ? fd : -errno;
+	}
 	int n = fscanf(f, "%64s", want);
 	fclose(f);
 	if (n != 1 || strlen(want) != 64 || strspn(want, "0123456789abcdefABCDEF") != 64) {

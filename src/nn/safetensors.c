@@ -413,22 +413,14 @@ fail:
 int emo_safetensors_open(const char *path, struct emo_safetensors **out)
 {
 	*out = NULL;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		int e = -errno;
-		emo_err("%s: cannot open: %s", path, emo_strerror(e));
-		return e;
-	}
+	int fd = emo_open_regular(path);
+	if (fd < 0)
+		return fd;
 	struct stat sb;
 	if (fstat(fd, &sb) < 0) {
 		int e = -errno;
 		close(fd);
 		return e;
-	}
-	if (!S_ISREG(sb.st_mode)) {
-		emo_err("%s: not a regular file", path);
-		close(fd);
-		return -EINVAL;
 	}
 	size_t len = (size_t)sb.st_size;
 	if (len < 8) {

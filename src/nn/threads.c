@@ -6,6 +6,10 @@
 
 void emo_set_threads(int n)
 {
+	if (n < 1)
+		n = 1;
+	if (n > EMO_MAX_THREADS)
+		n = EMO_MAX_THREADS;
 	emo_ops_set_threads(n);
 	emo_linear_set_threads(n); /* oneDNN's products, when built in */
 }

@@ -1,5 +1,7 @@
 /* The utilities of util.h that are not inline. */
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -7,13 +9,49 @@
 #include "emotop/error.h"
 #include "util/util.h"
 
+int emo_open_regular(const char *path)
+{
+	/* non-blocking: opening a FIFO for reading would wait for a writer */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0) {
+		int e = -errno;
+		emo_err("%s: cannot open: %s", path, emo_strerror(e));
+		return e;
+	}
+	struct stat sb;
+	if (fstat(fd, &sb) < 0) {
+		int e = -errno;
+		emo_err("%s: cannot open: %s", path, emo_strerror(e));
+		close(fd);
+		return e;
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		int e = S_ISDIR(sb.st_mode) ? -EISDIR : -EINVAL;
+		emo_err("%s: %s, not a regular file", path,
+			S_ISDIR(sb.st_mode) ? "a directory" : S_ISFIFO(sb.st_mode) ?
+			"a FIFO" : "a special file");
+		close(fd);
+		return e;
+	}
+	int fl = fcntl(fd, F_GETFL);
+	if (fl >= 0)
+		fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+	return fd;
+}
+
 json_t *emo_json_load_file(const char *path, bool optional, int *err)
 {
 	json_error_t je;
 	*err = 0;
 	if (optional && access(path, F_OK) != 0)
 		return NULL;
-	json_t *j = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
+	int fd = emo_open_regular(path);
+	if (fd < 0) {
+		*err = fd;
+		return NULL;
+	}
+	json_t *j = json_loadfd(fd, JSON_REJECT_DUPLICATES, &je);
+	close(fd);
 	if (!j) {
 		if (access(path, R_OK) != 0) {
 			*err = -errno;

@@ -32,6 +32,12 @@ static inline const char *emo_json_str(const json_t *o, const char *k, const cha
 	return s ? s : def;
 }
 
+/* Opens `path` for reading if it is a regular file: a FIFO (which would
+ * block until a writer came), a directory or a device is refused with a
+ * message naming it. The descriptor (O_CLOEXEC), or -errno after a
+ * message. */
+int emo_open_regular(const char *path);
+
 /* Parses the JSON file at `path` (duplicate keys refused). With `optional`
  * a missing file returns NULL with *err = 0; otherwise NULL with *err set
  * and a message naming the file (and line and column for bad JSON). */

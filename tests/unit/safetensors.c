@@ -200,7 +200,7 @@ static void test_files(void)
 	}
 	unlink(path);
 
-	CHECK_EQ_INT(emo_safetensors_open("/tmp", &st), -EINVAL);
+	CHECK_EQ_INT(emo_safetensors_open("/tmp", &st), -EISDIR);
 	emo_safetensors_close(NULL);
 }
 
