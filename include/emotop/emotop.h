@@ -51,6 +51,15 @@
  * handler (emo_log_set_handler, stderr by default). Whoever creates an
  * object destroys it; each header says what must outlive what and which
  * calls are thread safe. No type of a third-party library appears here.
+ *
+ * NULL and lifetimes: every create/open/load function refuses a NULL output
+ * pointer and a NULL required input (a path, a model, a source) with
+ * -EINVAL, and takes a NULL configuration or parameter struct as the
+ * defaults (emo_*_default()). Every destroy/close/free function accepts
+ * NULL. A stream or source starts once (a second start is -EBUSY) and may
+ * be stopped any number of times. Other calls on a NULL object, NULL
+ * sample buffers on the hot path and a second destroy are invalid uses
+ * (tests/unit/api.c checks what is promised here).
  * examples/ in the source tree holds complete programs. */
 #ifndef EMOTOP_H
 #define EMOTOP_H

@@ -29,9 +29,17 @@
 static volatile sig_atomic_t got_signal;
 static int sig_pipe[2] = {-1, -1};
 
+/* The first signal asks the session to end (the log gets its end record);
+ * a second one, or the session not ending within 10 s of the first (an
+ * analysis thread stuck in a library), ends the program at once. */
 static void on_signal(int sig)
 {
 	int saved = errno;
+	if (got_signal) {
+		signal(sig, SIG_DFL);
+		raise(sig);
+	}
+	alarm(10); /* SIGALRM's default action ends the process */
 	got_signal = sig;
 	char b = 1;
 	ssize_t r = write(sig_pipe[1], &b, 1);
@@ -178,6 +186,7 @@ struct live_end {
 /* Options into *o. Returns -1 to go on, or the exit status (help, usage). */
 static int parse_live(int argc, char **argv, struct live_opts *o)
 {
+	bool fast = false, speed = false;
 	*o = (struct live_opts){
 		.sc = emo_source_config_default(),
 		.stc = emo_stream_config_default(),
@@ -221,10 +230,11 @@ static int parse_live(int argc, char **argv, struct live_opts *o)
 		switch (c) {
 		case 'd': sc->device = optarg; break;
 		case 'i': sc->kind = EMO_SOURCE_FILE; sc->path = optarg; break;
-		case OPT_FAST: sc->paced = false; break;
+		case OPT_FAST: sc->paced = false; fast = true; break;
 		case OPT_SPEED:
 			if (!parse_double(optarg, 0.01, 1000, &sc->speed))
 				return usage_error("live", "--speed wants 0.01..1000, not '%s'", optarg);
+			speed = true;
 			break;
 		case 'm': o->model_dir = optarg; break;
 		case OPT_NOTUI: o->no_tui = true; break;
@@ -276,6 +286,12 @@ static int parse_live(int argc, char **argv, struct live_opts *o)
 	}
 	if (optind < argc)
 		return usage_error("live", "unexpected argument '%s'", argv[optind]);
+	if (fast && speed)
+		return usage_error("live", "%s", "--fast and --speed contradict each other: "
+				   "give one");
+	if ((fast || speed) && sc->kind != EMO_SOURCE_FILE)
+		return usage_error("live", "%s", "--fast and --speed pace a file: give "
+				   "--input FILE");
 	int rc = check_window_options("live", &stc->analyzer);
 	if (rc)
 		return rc;
@@ -507,6 +523,14 @@ static int summary(struct live *L, struct live_end *e)
 			L->log_path ? ", log " : "", L->log_path ? L->log_path : "");
 	int status = got_signal == SIGINT ? 130 : got_signal == SIGTERM ? 143 :
 		     got_signal ? 129 : e->end_error ? 1 : 0;
+	if (!status && L->o->sc.kind == EMO_SOURCE_FILE && stats.audio_s <= 0) {
+		/* as analyze: a file without samples is an error, not a session */
+		fprintf(stderr, "%s: %s: the file holds no audio samples\n", prog,
+			L->o->sc.path);
+		status = 1;
+	}
+	if (L->outw && emo_session_writer_error(L->outw) && !status)
+		status = 1; /* standard output failed: main() says so */
 	if (e->record_error) {
 		fprintf(stderr, "%s: the recording %s stopped early: %s; what was "
 			"written before is intact\n", prog,

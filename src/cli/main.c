@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
@@ -101,5 +102,12 @@ int main(int argc, char **argv)
 	 * may leave exit status 0 (a full disk, >&-, ulimit -f) */
 	if (!close_stdout() && (status == 0 || status == EXIT_PARTIAL))
 		status = 1;
+	/* Under an address-space limit (ulimit -v) an OpenBLAS worker whose
+	 * buffer reservation failed retries forever, and OpenBLAS's exit
+	 * handler waits for it: after a failure, end without exit handlers
+	 * (everything of ours is flushed and closed by now) */
+	struct rlimit rl;
+	if (status && getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+		_exit(status);
 	return status;
 }

@@ -29,6 +29,8 @@ static const struct {
 bool emo_affect_place(const char *label, float *valence, float *arousal,
 		      enum emo_valence_class *vclass)
 {
+	if (!label || !valence || !arousal || !vclass)
+		return false;
 	for (size_t i = 0; i < sizeof places / sizeof *places; i++)
 		if (!strcasecmp(label, places[i].name)) {
 			*valence = places[i].v;
@@ -42,6 +44,11 @@ bool emo_affect_place(const char *label, float *valence, float *arousal,
 void emo_affect_from_probs(const char *const *labels, const float *probs, int C,
 			   struct emo_affect *out)
 {
+	if (!out)
+		return;
+	*out = (struct emo_affect){.vclass = EMO_VALENCE_NONE};
+	if (!labels || !probs)
+		return;
 	double w = 0, v = 0, a = 0, cls[3] = {0, 0, 0};
 	for (int i = 0; i < C; i++) {
 		float pv, pa;

@@ -58,7 +58,14 @@ int emo_analyzer_create(const struct emo_model *m,
 			emo_result_fn on_result, emo_segment_fn on_segment,
 			void *userdata, struct emo_analyzer **out)
 {
+	if (!out)
+		return -EINVAL;
 	*out = NULL;
+	if (!m)
+		return -EINVAL;
+	struct emo_analyzer_config defaults = emo_analyzer_config_default();
+	if (!cfg)
+		cfg = &defaults;
 	if (!emo_model_head(m)) {
 		emo_err("analyzer: the model has no emotion head");
 		return EMO_E_MISSING;

@@ -35,6 +35,8 @@ int emo_resample_quality_parse(const char *s)
 int emo_resample_create(int in_rate, int out_rate,
 			enum emo_resample_quality q, struct emo_resample **out)
 {
+	if (!out)
+		return -EINVAL;
 	*out = NULL;
 	if (in_rate <= 0 || out_rate <= 0 || in_rate > 1000000) {
 		emo_err("resample: unusable sample rate %d Hz", in_rate);
@@ -161,7 +163,13 @@ static int64_t header_missing(struct emo_audio_reader *r)
 int emo_audio_reader_open(const char *path, int rate, enum emo_resample_quality q,
 			  struct emo_audio_info *info, struct emo_audio_reader **out)
 {
+	if (!out)
+		return -EINVAL;
 	*out = NULL;
+	if (!path) {
+		emo_err("audio: no file name (NULL path)");
+		return -EINVAL;
+	}
 	struct stat sb;
 	bool known = stat(path, &sb) == 0; /* else sf_open says why */
 	if (known && S_ISDIR(sb.st_mode)) {
@@ -292,6 +300,8 @@ int64_t emo_audio_reader_frames_missing(const struct emo_audio_reader *r)
 int emo_audio_read(const char *path, int rate, enum emo_resample_quality q,
 		   float **samples, size_t *n, struct emo_audio_info *info)
 {
+	if (!samples || !n)
+		return -EINVAL;
 	*samples = NULL;
 	*n = 0;
 	struct emo_audio_reader *r;

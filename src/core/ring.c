@@ -26,6 +26,8 @@ struct emo_ring {
 
 int emo_ring_create(size_t capacity, uint32_t start_index, struct emo_ring **out)
 {
+	if (!out)
+		return -EINVAL;
 	*out = NULL;
 	if (capacity < 2 || capacity > (1u << 30))
 		return -EINVAL;

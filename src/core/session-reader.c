@@ -286,7 +286,13 @@ static int check_times(json_t *rec, const char *name, size_t line, double *last_
 int emo_session_log_parse(const char *buf, size_t len, const char *name,
 			  struct emo_session_log *log)
 {
+	if (!log)
+		return -EINVAL;
 	memset(log, 0, sizeof *log);
+	if (!buf && len)
+		return -EINVAL;
+	if (!name)
+		name = "(session log)";
 	struct lines *L = calloc(1, sizeof *L);
 	if (!L)
 		return -ENOMEM;
@@ -435,7 +441,11 @@ int emo_session_log_parse(const char *buf, size_t len, const char *name,
 
 int emo_session_log_read(const char *path, struct emo_session_log *log)
 {
+	if (!log)
+		return -EINVAL;
 	memset(log, 0, sizeof *log);
+	if (!path)
+		return -EINVAL;
 	FILE *f = fopen(path, "rb");
 	if (!f) {
 		int e = -errno;

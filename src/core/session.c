@@ -53,7 +53,11 @@ static int create_log(const char *path, bool quiet, struct emo_session_writer **
 int emo_session_writer_open(const char *path, FILE *f,
 			    struct emo_session_writer **out)
 {
+	if (!out)
+		return -EINVAL;
 	*out = NULL;
+	if (!path && !f)
+		return -EINVAL;
 	if (path)
 		return create_log(path, false, out);
 	struct emo_session_writer *w = calloc(1, sizeof *w);
@@ -144,7 +148,11 @@ void emo_session_unique_name(char *buf, size_t n, const char *ext)
 int emo_session_writer_open_auto(char *buf, size_t n,
 				 struct emo_session_writer **out)
 {
+	if (!out)
+		return -EINVAL;
 	*out = NULL;
+	if (!buf || n < 32)
+		return -EINVAL;
 	for (int tries = 0; tries < 100; tries++) {
 		emo_session_unique_name(buf, n, ".jsonl");
 		/* a name taken between the check and the create: the next one */

@@ -284,7 +284,16 @@ static int open_file(struct emo_source *s)
 
 int emo_source_open(const struct emo_source_config *cfg, struct emo_source **out)
 {
+	if (!out)
+		return -EINVAL;
 	*out = NULL;
+	struct emo_source_config defaults = emo_source_config_default();
+	if (!cfg)
+		cfg = &defaults;
+	if (cfg->kind == EMO_SOURCE_FILE && !cfg->path) {
+		emo_err("source: a file source needs a path (NULL)");
+		return -EINVAL;
+	}
 	struct emo_source *s = calloc(1, sizeof *s);
 	if (!s)
 		return -ENOMEM;
@@ -358,6 +367,12 @@ static void *file_thread(void *arg)
 
 int emo_source_start(struct emo_source *s)
 {
+	if (!s)
+		return -EINVAL;
+	if (s->thread_started || (s->pa && Pa_IsStreamActive(s->pa) == 1)) {
+		emo_err("source: already started");
+		return -EBUSY;
+	}
 	if (s->cfg.kind == EMO_SOURCE_FILE) {
 		if (pthread_create(&s->thread, NULL, file_thread, s))
 			return -EAGAIN;

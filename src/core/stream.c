@@ -228,7 +228,14 @@ static void handle_record_request(struct emo_stream *st)
 int emo_stream_create(const struct emo_model *m, struct emo_source *src,
 		      const struct emo_stream_config *cfg, struct emo_stream **out)
 {
+	if (!out)
+		return -EINVAL;
 	*out = NULL;
+	if (!m || !src)
+		return -EINVAL;
+	struct emo_stream_config defaults = emo_stream_config_default();
+	if (!cfg)
+		cfg = &defaults;
 	struct emo_stream *st = calloc(1, sizeof *st);
 	if (!st)
 		return -ENOMEM;
@@ -489,6 +496,13 @@ ended:
 
 int emo_stream_start(struct emo_stream *st)
 {
+	if (!st)
+		return -EINVAL;
+	if (st->started) {
+		/* two analysis threads over one analyzer would corrupt it */
+		emo_err("stream: already started (a stream runs once)");
+		return -EBUSY;
+	}
 	int err = emo_source_start(st->src);
 	if (err)
 		return err;

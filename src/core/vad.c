@@ -78,7 +78,12 @@ void emo_vad_reset(struct emo_vad *v)
 
 int emo_vad_create(const struct emo_vad_config *cfg, struct emo_vad **out)
 {
+	if (!out)
+		return -EINVAL;
 	*out = NULL;
+	struct emo_vad_config defaults = emo_vad_config_default();
+	if (!cfg)
+		cfg = &defaults;
 	if (cfg->frame_ms < 10 || cfg->frame_ms > 30 || cfg->threshold_on <= 0 ||
 	    cfg->threshold_on > 1 || cfg->threshold_off < 0 ||
 	    cfg->threshold_off > cfg->threshold_on || cfg->hangover_ms < 0 ||

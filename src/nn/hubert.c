@@ -580,7 +580,11 @@ static bool im2col_product(const struct emo_hubert *h, int i)
 int emo_hubert_state_create(const struct emo_hubert *h, int max_samples,
 			    struct emo_hubert_state **out)
 {
+	if (!out)
+		return -EINVAL;
 	*out = NULL;
+	if (!h)
+		return -EINVAL;
 	const struct emo_hubert_config *c = &h->cfg;
 	int T = emo_hubert_num_frames(h, max_samples);
 	if (max_samples <= 0 || T < 1) {

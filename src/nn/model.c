@@ -7,11 +7,13 @@
 #include <math.h>
 #include <openssl/evp.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "emotop/error.h"
@@ -154,7 +156,13 @@ struct emo_model_params emo_model_params_default(void)
 int emo_model_load(const char *dir, const struct emo_model_params *params,
 		   struct emo_model **out)
 {
+	if (!out)
+		return -EINVAL;
 	*out = NULL;
+	if (!dir) {
+		emo_err("model: no directory (NULL)");
+		return -EINVAL;
+	}
 	const struct emo_model_params p = params ? *params : emo_model_params_default();
 	char path[4096];
 	int err;
@@ -281,6 +289,8 @@ const char *emo_model_label(const struct emo_model *m, int i)
 
 int emo_model_label_index(const struct emo_model *m, const char *name)
 {
+	if (!m || !name)
+		return -1;
 	for (int i = 0; i < m->num_labels; i++)
 		if (!strcasecmp(m->labels[i], name))
 			return i;
@@ -323,10 +333,49 @@ const char *emo_model_sha256(const struct emo_model *cm)
 	return r;
 }
 
+/* OpenBLAS reserves a buffer of this size for each thread that calls a
+ * GEMM (Debian's build: 128 MiB of address space, touched only as used),
+ * and when the reservation fails it retries forever at 100 % CPU. So each
+ * state, one GEMM caller, first checks that the address space for every
+ * live state's buffer can be had: under a low `ulimit -v` that is a clear
+ * error instead of a spin. */
+#define BLAS_BUFFER_BYTES ((size_t)136 << 20)
+static atomic_int live_states;
+
+static int check_address_space(void)
+{
+	size_t want = BLAS_BUFFER_BYTES * (size_t)(atomic_load(&live_states) + 2);
+	void *p = mmap(NULL, want, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+		       -1, 0);
+	if (p == MAP_FAILED) {
+		struct rlimit rl;
+		getrlimit(RLIMIT_AS, &rl);
+		if (rl.rlim_cur != RLIM_INFINITY)
+			emo_err("model: cannot reserve %zu MiB of address space for the "
+				"matrix library (OpenBLAS reserves about 128 MiB per "
+				"analysing thread); the address-space limit (ulimit -v) "
+				"of %llu MiB is too low: raise it", want >> 20,
+				(unsigned long long)(rl.rlim_cur >> 20));
+		else
+			emo_err("model: cannot reserve %zu MiB of address space for the "
+				"matrix library", want >> 20);
+		return -ENOMEM;
+	}
+	munmap(p, want);
+	return 0;
+}
+
 int emo_model_state_create(const struct emo_model *m, int max_samples,
 			   struct emo_model_state **out)
 {
+	if (!out)
+		return -EINVAL;
 	*out = NULL;
+	if (!m || max_samples < 1)
+		return -EINVAL;
+	int aerr = check_address_space();
+	if (aerr)
+		return aerr;
 	struct emo_model_state *s = calloc(1, sizeof *s);
 	if (!s)
 		return -ENOMEM;
@@ -346,6 +395,7 @@ int emo_model_state_create(const struct emo_model *m, int max_samples,
 			return -ENOMEM;
 		}
 	}
+	atomic_fetch_add(&live_states, 1);
 	*out = s;
 	return 0;
 }
@@ -354,6 +404,7 @@ void emo_model_state_destroy(struct emo_model_state *s)
 {
 	if (!s)
 		return;
+	atomic_fetch_sub(&live_states, 1);
 	emo_hubert_state_destroy(s->enc);
 	free(s->scratch);
 	free(s);
