@@ -30,6 +30,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "emotop/affect.h"
 #include "emotop/hubert.h"
 #include "emotop/model.h"
 #include "emotop/vad.h"
@@ -65,6 +66,11 @@ struct emo_result {
 	float confidence;      /* smoothed probability of `label` */
 	bool uncertain;
 	double infer_s;        /* seconds the model took */
+	/* valence, arousal and the 3-class valence (affect.h), computed once
+	 * here for both: `affect` of the window's own probabilities (what logs
+	 * and analyze write), `affect_smoothed` of the smoothed ones (what the
+	 * TUI shows). Readers use these and never recompute. */
+	struct emo_affect affect, affect_smoothed;
 };
 
 /* Called for each window result, and for each closed speech segment

@@ -64,11 +64,9 @@ static void on_window(const struct emo_result *r, void *ud)
 		json_print_string(c->out, emo_model_label(m, r->label));
 		fprintf(c->out, ",\"confidence\":%.6f,\"uncertain\":%s", r->confidence,
 			r->uncertain ? "true" : "false");
-		struct emo_affect af;
-		emo_affect_of_model(m, r->probs, &af);
-		if (af.valid)
-			fprintf(c->out, ",\"valence\":%.4f,\"arousal\":%.4f", af.valence,
-				af.arousal);
+		if (r->affect.valid)
+			fprintf(c->out, ",\"valence\":%.4f,\"arousal\":%.4f", r->affect.valence,
+				r->affect.arousal);
 		fprintf(c->out, "}\n");
 	} else {
 		int top = 0;

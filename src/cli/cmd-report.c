@@ -175,12 +175,12 @@ static void write_svg(FILE *f, const struct emo_session_log *log)
 			fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"/>\n",
 				px[k], py[k], col);
 	}
-	/* valence and arousal track (affect.h), from the smoothed
-	 * probabilities, so version-1 logs get one too */
+	/* valence and arousal track: the logged values (each window's own
+	 * probabilities; the reader derives them for version-1 logs) */
 	const double v0 = 430, v1 = 560;
 #define VY(v) (v0 + (1 - (v)) / 2 * (v1 - v0))
 	fprintf(f, "<text x=\"%.0f\" y=\"%.0f\" font-weight=\"bold\">Valence and arousal "
-		   "(derived from the probabilities)</text>\n", x0, v0 - 10);
+		   "(as logged: of each window's probabilities)</text>\n", x0, v0 - 10);
 	fprintf(f, "<rect x=\"%.0f\" y=\"%.0f\" width=\"%.0f\" height=\"%.0f\" "
 		   "fill=\"none\" stroke=\"#999\"/>\n", x0, v0, x1 - x0, v1 - v0);
 	for (int k = -1; k <= 1; k++)
@@ -195,8 +195,7 @@ static void write_svg(FILE *f, const struct emo_session_log *log)
 		const struct emo_session_record *r = &log->records[i];
 		if (r->type != EMO_RECORD_WINDOW)
 			continue;
-		struct emo_affect af;
-		emo_affect_from_probs(h->labels, r->result.smoothed, nl, &af);
+		const struct emo_affect af = r->result.affect;
 		if (!af.valid)
 			continue;
 		px[np] = X(0.5 * (r->t0 + r->t1));

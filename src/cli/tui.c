@@ -176,8 +176,7 @@ void emo_tui_event(struct emo_tui *t, const struct emo_event *ev)
 			memmove(t->tl_valence, t->tl_valence + 1, sizeof(float) * (TIMELINE - 1));
 			t->tl_n--;
 		}
-		emo_affect_from_probs(t->cfg.labels, ev->result.smoothed, t->cfg.num_labels,
-				      &t->last_affect);
+		t->last_affect = ev->result.affect_smoothed;
 		t->tl_valence[t->tl_n] = t->last_affect.valid ? t->last_affect.valence : 0;
 		t->truth = NULL;
 		for (int k = 0; k < t->cfg.num_cues; k++) {

@@ -140,6 +140,8 @@ static int emit(struct emo_analyzer *a, int off, int len)
 	r.label = a->label;
 	r.confidence = a->smooth[a->label];
 	r.uncertain = len < a->min_len || a->smooth[top] < a->cfg.min_confidence;
+	emo_affect_of_model(a->m, r.probs, &r.affect);
+	emo_affect_of_model(a->m, r.smoothed, &r.affect_smoothed);
 	a->uncovered = 0;
 	if (a->on_result)
 		a->on_result(&r, a->ud);

@@ -132,6 +132,16 @@ static void decode_window(json_t *w, const struct emo_session_header *h,
 			json_is_number(json_object_get(w, "arousal"));
 	r->valence = (float)num(w, "valence", 0);
 	r->arousal = (float)num(w, "arousal", 0);
+	/* the result's affect, as the analyzer carries it: the logged
+	 * valence and arousal (a version-1 log has none: derived here, the one
+	 * place a log's records get them), and the smoothed one, which logs
+	 * do not hold, from the logged smoothed probabilities */
+	emo_affect_from_probs(h->labels, res->probs, h->num_labels, &res->affect);
+	if (r->has_affect && res->affect.valid) {
+		res->affect.valence = r->valence;
+		res->affect.arousal = r->arousal;
+	}
+	emo_affect_from_probs(h->labels, res->smoothed, h->num_labels, &res->affect_smoothed);
 }
 
 static void decode_end(json_t *e, struct emo_session_end *o)

@@ -275,8 +275,7 @@ int emo_session_write_window(struct emo_session_writer *w,
 				"uncertain", r->uncertain);
 	if (rec && latency_s > 0)
 		json_object_set_new(rec, "latency", json_real(latency_s));
-	struct emo_affect af;
-	emo_affect_of_model(m, r->probs, &af);
+	const struct emo_affect af = r->affect; /* the window's own (analyzer.h) */
 	if (rec && af.valid) {
 		json_object_set_new(rec, "valence", json_real(af.valence));
 		json_object_set_new(rec, "arousal", json_real(af.arousal));
