@@ -1,27 +1,20 @@
-/* SPSC lock-free float ring (see include/emotop/ring.h).
- *
- * Memory ordering, the usual pair: each side loads the other side's index
- * with acquire (so the data the other side wrote or finished reading before
- * publishing the index is visible) and publishes its own index with release
- * (so its data accesses happen before the index moves). Each index is
- * written by one thread only, so its owner may read it relaxed. */
+/* SPSC lock-free float ring (see include/emotop/ring.h): float slots
+ * moved by the one index protocol of ringidx.h. */
 #include <errno.h>
 #include <stdalign.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/ringidx.h"
 #include "emotop/ring.h"
 
 struct emo_ring {
-	/* producer-owned: write index and the overflow counter */
-	alignas(64) _Atomic uint32_t w;
-	_Atomic uint64_t overflow;
-	/* consumer-owned: read index, on its own cache line so the two
-	 * threads do not false-share */
-	alignas(64) _Atomic uint32_t r;
-	alignas(64) uint32_t mask;
-	float *buf;
+	struct emo_ringidx idx;
+	/* producer-written: overflow counter, on a line of its own */
+	alignas(64) _Atomic uint64_t overflow;
+	alignas(64) uint32_t mask; /* capacity - 1 */
+	float *buf;                /* (capacity) samples */
 };
 
 int emo_ring_create(size_t capacity, uint32_t start_index, struct emo_ring **out)
@@ -44,8 +37,7 @@ int emo_ring_create(size_t capacity, uint32_t start_index, struct emo_ring **out
 		return -ENOMEM;
 	}
 	r->mask = (uint32_t)(cap - 1);
-	atomic_init(&r->w, start_index);
-	atomic_init(&r->r, start_index);
+	emo_ringidx_init(&r->idx, start_index);
 	atomic_init(&r->overflow, 0);
 	*out = r;
 	return 0;
@@ -77,20 +69,15 @@ static void regions(struct emo_ring *r, uint32_t start, size_t n,
 
 size_t emo_ring_write_acquire(struct emo_ring *r, struct emo_ring_regions *reg)
 {
-	/* relaxed: w is ours; acquire: the reader is done with [old r, r) */
-	uint32_t w = atomic_load_explicit(&r->w, memory_order_relaxed);
-	uint32_t rd = atomic_load_explicit(&r->r, memory_order_acquire);
-	size_t used = (uint32_t)(w - rd); /* unsigned wrap gives the distance */
-	size_t free_n = (size_t)r->mask + 1 - used;
-	regions(r, w, free_n, reg);
-	return free_n;
+	uint32_t space;
+	uint32_t w = emo_ringidx_write_begin(&r->idx, r->mask + 1, &space);
+	regions(r, w, space, reg);
+	return space;
 }
 
 void emo_ring_write_commit(struct emo_ring *r, size_t n)
 {
-	uint32_t w = atomic_load_explicit(&r->w, memory_order_relaxed);
-	/* release: the samples written above are visible before w moves */
-	atomic_store_explicit(&r->w, w + (uint32_t)n, memory_order_release);
+	emo_ringidx_write_end(&r->idx, (uint32_t)n);
 }
 
 void emo_ring_overflow_add(struct emo_ring *r, size_t n)
@@ -115,20 +102,15 @@ size_t emo_ring_write(struct emo_ring *r, const float *x, size_t n)
 
 size_t emo_ring_read_acquire(struct emo_ring *r, struct emo_ring_regions *reg)
 {
-	/* acquire: the writer's samples up to w are visible */
-	uint32_t w = atomic_load_explicit(&r->w, memory_order_acquire);
-	uint32_t rd = atomic_load_explicit(&r->r, memory_order_relaxed);
-	size_t avail = (uint32_t)(w - rd);
-	regions(r, rd, avail, reg);
-	return avail;
+	uint32_t filled;
+	uint32_t rd = emo_ringidx_read_begin(&r->idx, &filled);
+	regions(r, rd, filled, reg);
+	return filled;
 }
 
 void emo_ring_read_commit(struct emo_ring *r, size_t n)
 {
-	uint32_t rd = atomic_load_explicit(&r->r, memory_order_relaxed);
-	/* release: our reads of the slots finish before the writer may
-	 * reuse them */
-	atomic_store_explicit(&r->r, rd + (uint32_t)n, memory_order_release);
+	emo_ringidx_read_end(&r->idx, (uint32_t)n);
 }
 
 size_t emo_ring_read(struct emo_ring *r, float *x, size_t n)
@@ -154,9 +136,7 @@ size_t emo_ring_skip(struct emo_ring *r, size_t n)
 
 size_t emo_ring_available(const struct emo_ring *r)
 {
-	uint32_t w = atomic_load_explicit(&((struct emo_ring *)r)->w, memory_order_acquire);
-	uint32_t rd = atomic_load_explicit(&((struct emo_ring *)r)->r, memory_order_acquire);
-	return (uint32_t)(w - rd);
+	return emo_ringidx_filled(&r->idx);
 }
 
 uint64_t emo_ring_overflow(const struct emo_ring *r)

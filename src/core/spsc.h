@@ -1,11 +1,6 @@
 /* emotop — a bounded single-producer single-consumer queue of fixed-size
- * items (the live stream's event queue).
- *
- * Lock-free and wait-free on both sides, as the sample ring (ring.h):
- * free-running 32-bit indices on separate cache lines; the producer
- * publishes an item with a release store of its index after copying it in,
- * the consumer takes it with an acquire load and releases the slot with a
- * release store of its own index. Exactly one thread may push and exactly
+ * items (the live stream's event queue), moved by the same index protocol
+ * as the sample ring (ringidx.h). Exactly one thread may push and exactly
  * one (other or the same) may pop. A full queue refuses the item (the
  * caller counts it); nothing blocks or allocates after init. */
 #ifndef EMOTOP_SPSC_H
@@ -16,16 +11,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/ringidx.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
 
 struct emo_spsc {
-	unsigned char *buf;
-	size_t item;         /* bytes per item */
-	uint32_t cap;        /* items; a power of two */
-	alignas(64) _Atomic uint32_t w; /* written by the producer only */
-	alignas(64) _Atomic uint32_t r; /* written by the consumer only */
+	struct emo_ringidx idx;
+	alignas(64) unsigned char *buf; /* (cap, item) bytes */
+	size_t item;                     /* bytes per item */
+	uint32_t cap;                    /* items; a power of two */
 };
 
 /* cap is rounded up to a power of two (at least 2). 0 or -ENOMEM. */

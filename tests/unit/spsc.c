@@ -40,8 +40,7 @@ static void test_basic(void)
 
 	/* indices crossing UINT32_MAX keep FIFO order */
 	CHECK_EQ_INT(emo_spsc_init(&q, sizeof(struct item), 4), 0);
-	atomic_store(&q.w, UINT32_MAX - 5);
-	atomic_store(&q.r, UINT32_MAX - 5);
+	emo_ringidx_init(&q.idx, UINT32_MAX - 5);
 	uint64_t next = 0, want = 0;
 	for (int lap = 0; lap < 10; lap++) {
 		for (int k = 0; k < 3; k++) {
