@@ -4,7 +4,6 @@
 #include <fcntl.h>
 #include <math.h>
 #include <pthread.h>
-#include <sndfile.h>
 #include <stdalign.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -17,6 +16,7 @@
 #include "emotop/metrics.h"
 #include "emotop/ring.h"
 #include "util/util.h"
+#include "core/recorder.h"
 #include "core/spsc.h"
 #include "emotop/stream.h"
 
@@ -30,11 +30,8 @@ struct emo_stream {
 	struct emo_stream_config cfg;
 	struct emo_analyzer *an;
 	struct emo_resample *rs;
-	SNDFILE *rec;
-	bool rec_pcm16;        /* the recording holds 16-bit samples */
-	short *rec16;          /* analysis-thread scratch for them */
-	float *q16;
-	size_t rec_cap;        /* samples rec16 and q16 hold */
+	struct emo_recorder *rec; /* analysis thread only, or NULL */
+	size_t rec_cap;           /* samples per recorder write */
 	pthread_t thread;
 	bool started, joined;
 	atomic_bool stop, paused;
@@ -59,7 +56,6 @@ struct emo_stream {
 	pthread_mutex_t rec_mu;
 	int rec_req;              /* 0 none, 1 start rec_req_path, 2 stop */
 	char rec_req_path[4096];
-	char rec_path[4096];
 };
 
 struct emo_stream_config emo_stream_config_default(void)
@@ -142,41 +138,13 @@ static void on_segment(double t0, double t1, void *ud)
 	push_event(ud, &ev);
 }
 
-/* Opens a 16 kHz mono recording: FLAC (16-bit) for .flac, else WAV
- * (32-bit float, so replay hears exactly what was analysed). The file is
- * created exclusively unless the config says to replace it. */
+/* The recording (recorder.h), opened and closed on the analysis thread
+ * (or at create), its state mirrored in the stats. */
 static int open_recording(struct emo_stream *st, const char *path, bool replace)
 {
-	const char *ext = strrchr(path, '.');
-	bool flac = ext && !strcasecmp(ext, ".flac");
-	SF_INFO si = {.samplerate = SR, .channels = 1,
-		      .format = flac ? SF_FORMAT_FLAC | SF_FORMAT_PCM_16 :
-				       SF_FORMAT_WAV | SF_FORMAT_FLOAT};
-	int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC |
-			    (replace ? O_TRUNC : O_EXCL), 0644);
-	if (fd < 0) {
-		int e = errno;
-		if (e == EEXIST) {
-			emo_err("%s exists; choose another recording name, or add "
-				"--force to replace it", path);
-			return EMO_E_EXISTS;
-		}
-		emo_err("%s: cannot create the recording: %s", path, emo_strerror(-e));
-		return -e;
-	}
-	SNDFILE *f = sf_open_fd(fd, SFM_WRITE, &si, 1);
-	if (!f) {
-		emo_err("%s: cannot write recording: %s", path, sf_strerror(NULL));
-		close(fd);
-		return -EIO;
-	}
-	/* a WAV's sizes are rewritten after every write, so a killed session
-	 * leaves a file every player reads to its last write */
-	if (!flac)
-		sf_command(f, SFC_SET_UPDATE_HEADER_AUTO, NULL, SF_TRUE);
-	st->rec = f;
-	st->rec_pcm16 = flac;
-	snprintf(st->rec_path, sizeof st->rec_path, "%s", path);
+	int err = emo_recorder_open(path, replace, st->rec_cap, &st->rec);
+	if (err)
+		return err;
 	pthread_mutex_lock(&st->mu);
 	st->stats.recording = true;
 	pthread_mutex_unlock(&st->mu);
@@ -187,8 +155,7 @@ static void close_recording(struct emo_stream *st)
 {
 	if (!st->rec)
 		return;
-	sf_write_sync(st->rec);
-	sf_close(st->rec); /* finalises the header: always playable */
+	emo_recorder_close(st->rec);
 	st->rec = NULL;
 	pthread_mutex_lock(&st->mu);
 	st->stats.recording = false;
@@ -271,12 +238,6 @@ int emo_stream_create(const struct emo_model *m, struct emo_source *src,
 		goto fail;
 	}
 	st->rec_cap = st->out_cap > 1024 ? st->out_cap : 1024;
-	st->rec16 = malloc(st->rec_cap * sizeof(short));
-	st->q16 = malloc(st->rec_cap * sizeof(float));
-	if (!st->rec16 || !st->q16) {
-		err = -ENOMEM;
-		goto fail;
-	}
 	if (cfg->record_path &&
 	    (err = open_recording(st, cfg->record_path, cfg->record_replace)))
 		goto fail;
@@ -297,29 +258,16 @@ static int feed(struct emo_stream *st, const float *x, size_t n)
 		n -= st->rec_cap;
 	}
 	if (st->rec && n) {
-		sf_count_t w;
-		if (st->rec_pcm16) {
-			/* analyse what the 16-bit recording holds: the same
-			 * rounding libsndfile's reader inverts exactly */
-			for (size_t i = 0; i < n; i++) {
-				float v = nearbyintf(x[i] * 32768.0f);
-				v = v > 32767.0f ? 32767.0f : v < -32768.0f ? -32768.0f : v;
-				st->rec16[i] = (short)v;
-				st->q16[i] = v / 32768.0f;
-			}
-			w = sf_writef_short(st->rec, st->rec16, (sf_count_t)n);
-			x = st->q16;
-		} else {
-			w = sf_writef_float(st->rec, x, (sf_count_t)n);
-		}
-		if (w != (sf_count_t)n) {
-			emo_err("recording: write failed (%s); recording stopped, "
-				"analysis goes on", sf_strerror(st->rec));
+		/* the analyzer hears what the recording holds */
+		const float *heard;
+		int err = emo_recorder_write(st->rec, x, n, &heard);
+		if (err) {
 			struct emo_event ev = {.type = EMO_EVENT_RECORD_ERROR,
-					       .t0 = (double)st->fed / SR,
-					       .error = -EIO};
+					       .t0 = (double)st->fed / SR, .error = err};
 			close_recording(st);
 			push_event(st, &ev);
+		} else {
+			x = heard;
 		}
 	}
 	st->fed += (int64_t)n;
@@ -586,8 +534,6 @@ void emo_stream_destroy(struct emo_stream *st)
 	pthread_mutex_destroy(&st->rec_mu);
 	free(st->in);
 	free(st->out16);
-	free(st->rec16);
-	free(st->q16);
 	emo_spsc_free(&st->q);
 	free(st);
 }
