@@ -40,7 +40,7 @@ long emo_resample_process(struct emo_resample *r, const float *in, size_t n_in,
 			  float *out, size_t out_cap, size_t *used, int last);
 /* Upper bound on output samples for n_in input samples. */
 size_t emo_resample_max_out(const struct emo_resample *r, size_t n_in);
-/* Parses "best", "medium", "fast"; -1 if none. */
+/* Parses "best", "medium", "fast"; -EINVAL for anything else (or NULL). */
 int emo_resample_quality_parse(const char *s);
 
 struct emo_audio_info {

@@ -65,7 +65,9 @@ const struct emo_hubert *emo_model_encoder(const struct emo_model *m);
 const struct emo_head *emo_model_head(const struct emo_model *m); /* or NULL */
 int emo_model_num_labels(const struct emo_model *m);
 const char *emo_model_label(const struct emo_model *m, int i);
-/* Index of a label by name (case-insensitive), or -1. */
+/* Index of a label by name (case-insensitive); -1 (not an error code: a
+ * position that is none) when the model has no such label, or m or name
+ * is NULL. */
 int emo_model_label_index(const struct emo_model *m, const char *name);
 
 /* SHA-256 of model.safetensors as 64 hex digits ("unknown" if the file

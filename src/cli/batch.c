@@ -213,16 +213,16 @@ static void analyse_one(const struct batch *b, struct file_job *job)
 void batch_warn(const struct file_job *j)
 {
 	if (j->nonfinite)
-		fprintf(stderr, "%s: warning: %s: %llu non-finite sample(s) (NaN/Inf) "
-			"were replaced by silence\n", prog, j->path,
+		cli_warn("%s: %llu non-finite sample(s) (NaN/Inf) "
+			"were replaced by silence", j->path,
 			(unsigned long long)j->nonfinite);
 	if (j->out_of_range)
-		fprintf(stderr, "%s: warning: %s: %llu sample(s) beyond +-%g (not audio) "
-			"were replaced by silence\n", prog, j->path,
+		cli_warn("%s: %llu sample(s) beyond +-%g (not audio) "
+			"were replaced by silence", j->path,
 			(unsigned long long)j->out_of_range, (double)EMO_AUDIO_MAX_ABS);
 	if (j->missing_s > 0)
-		fprintf(stderr, "%s: warning: %s: the file ends %.2f s before its "
-			"header says (truncated?); analysed what is there\n", prog,
+		cli_warn("%s: the file ends %.2f s before its "
+			"header says (truncated?); analysed what is there",
 			j->path, j->missing_s);
 }
 

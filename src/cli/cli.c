@@ -5,6 +5,7 @@
 #include <getopt.h>
 #include <math.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -24,6 +25,29 @@ void stderr_log(enum emo_log_level level, const char *msg, void *ud)
 	(void)ud;
 	static const char *const tags[] = {"error", "warning", "info", "debug"};
 	fprintf(stderr, "%s: %s: %s\n", prog, tags[level], msg);
+}
+
+static void report(const char *tag, const char *fmt, va_list ap)
+{
+	char msg[2048];
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	fprintf(stderr, "%s: %s: %s\n", prog, tag, msg);
+}
+
+void cli_error(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	report("error", fmt, ap);
+	va_end(ap);
+}
+
+void cli_warn(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	report("warning", fmt, ap);
+	va_end(ap);
 }
 
 long peak_rss_kib(void)
@@ -87,7 +111,7 @@ int load_model_or_explain(const char *dir, enum emo_precision precision,
 	int err = emo_model_load(dir, &p, m);
 	if (!err)
 		return 0;
-	fprintf(stderr, "%s: cannot load model '%s': %s\n", prog, dir, emo_strerror(err));
+	cli_error("cannot load model '%s': %s", dir, emo_strerror(err));
 	const char *env = getenv("EMOTOP_MODEL");
 	if (!strcmp(dir, EMOTOP_DEFAULT_MODEL) && !(env && *env))
 		fprintf(stderr, "The shipped model is missing or damaged: restore it "
@@ -230,8 +254,8 @@ static bool stdout_failed; /* said once */
 static bool stdout_error(int err)
 {
 	if (!stdout_failed)
-		fprintf(stderr, "%s: cannot write standard output: %s; the output is "
-			"incomplete\n", prog, strerror(err ? err : EIO));
+		cli_error("cannot write standard output: %s; the output is "
+			"incomplete", strerror(err ? err : EIO));
 	stdout_failed = true;
 	return false;
 }
@@ -273,20 +297,20 @@ FILE *out_file_open(struct out_file *o, const char *path, bool force)
 	o->force = force;
 	struct stat sb;
 	if (!force && lstat(path, &sb) == 0) {
-		fprintf(stderr, "%s: %s exists; emotop never replaces a file unless told "
-			"to (--force)\n", prog, path);
+		cli_error("%s exists; emotop never replaces a file unless told "
+			"to (--force)", path);
 		return NULL;
 	}
 	const char *slash = strrchr(path, '/');
 	int dirlen = slash ? (int)(slash - path) + 1 : 0;
 	if (snprintf(o->tmp, sizeof o->tmp, "%.*s.%s.XXXXXX", dirlen, path,
 		     slash ? slash + 1 : path) >= (int)sizeof o->tmp) {
-		fprintf(stderr, "%s: %s: the path is too long\n", prog, path);
+		cli_error("%s: the path is too long", path);
 		return NULL;
 	}
 	int fd = mkostemp(o->tmp, O_CLOEXEC);
 	if (fd < 0) {
-		fprintf(stderr, "%s: cannot write %s: %s\n", prog, path, strerror(errno));
+		cli_error("cannot write %s: %s", path, strerror(errno));
 		return NULL;
 	}
 	mode_t mask = umask(0);
@@ -294,7 +318,7 @@ FILE *out_file_open(struct out_file *o, const char *path, bool force)
 	fchmod(fd, 0666 & ~mask); /* as open() would have made it */
 	o->f = fdopen(fd, "w");
 	if (!o->f) {
-		fprintf(stderr, "%s: cannot write %s: %s\n", prog, path, strerror(errno));
+		cli_error("cannot write %s: %s", path, strerror(errno));
 		close(fd);
 		unlink(o->tmp);
 	}
@@ -334,7 +358,7 @@ int out_file_commit(struct out_file *o)
 		if (e == EINVAL && !o->force)
 			e = errno;
 	}
-	fprintf(stderr, "%s: cannot write %s: %s; %s\n", prog, o->path,
+	cli_error("cannot write %s: %s; %s", o->path,
 		strerror(e ? e : EIO), e == EEXIST ? "it appeared meanwhile, and is left "
 		"as it is" : "nothing was written there");
 	out_file_abort(o);

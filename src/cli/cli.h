@@ -41,7 +41,13 @@ extern const char reuse_help[];
 bool parse_double(const char *s, double lo, double hi, double *out);
 bool parse_int(const char *s, long lo, long hi, long *out);
 int usage_error(const char *cmd, const char *fmt, const char *arg);
+/* The program's one way to report: "emotop: error: MESSAGE" (and
+ * "emotop: warning: ...") on stderr, the form the library's messages take
+ * through stderr_log; usage errors add the command and a hint
+ * (usage_error). */
 void stderr_log(enum emo_log_level level, const char *msg, void *ud);
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* After option parsing: a usage error (EXIT_USAGE) when a given --hop
  * exceeds --window; the default hop and the minimum window shrink to a
  * window shorter than them. */

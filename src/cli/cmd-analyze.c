@@ -29,7 +29,7 @@ static bool emit(struct file_job *j, void *ud)
 	struct analyze_out *o = ud;
 	if (j->err) {
 		o->failed++;
-		fprintf(stderr, "%s: %s: %s\n", prog, j->path, j->errmsg);
+		cli_error("%s: %s", j->path, j->errmsg);
 		if (o->json) {
 			printf("{\"type\":\"error\",\"file\":");
 			json_print_string(stdout, j->path);
@@ -77,7 +77,7 @@ int cmd_analyze(int argc, char **argv)
 	b.njobs = (size_t)(argc - optind);
 	b.jobs = calloc(b.njobs, sizeof *b.jobs);
 	if (!b.jobs) {
-		fprintf(stderr, "%s: out of memory for %zu files\n", prog, b.njobs);
+		cli_error("out of memory for %zu files", b.njobs);
 		emo_model_destroy(b.model);
 		return 1;
 	}

@@ -187,7 +187,7 @@ int cmd_bench(int argc, char **argv)
 	if (!err)
 		err = emo_hubert_state_create(h, n, &s);
 	if (err) {
-		fprintf(stderr, "%s: cannot load model '%s': %s\n", prog, model,
+		cli_error("cannot load model '%s': %s", model,
 			emo_strerror(err));
 		emo_hubert_destroy(h);
 		emo_safetensors_close(st);

@@ -98,7 +98,7 @@ int cmd_embed(int argc, char **argv)
 	int err = emo_model_load(model, &(struct emo_model_params){
 		.require_head = false, .precision = precision}, &m);
 	if (err) {
-		fprintf(stderr, "%s: cannot load model '%s': %s\n", prog, model, emo_strerror(err));
+		cli_error("cannot load model '%s': %s", model, emo_strerror(err));
 		out_file_abort(&of);
 		return 1;
 	}
@@ -122,7 +122,7 @@ int cmd_embed(int argc, char **argv)
 	int T = err ? err : emo_hubert_forward(h, s, x, (int)n);
 	int status = 1;
 	if (T < 0) {
-		fprintf(stderr, "%s: %s: %s\n", prog, argv[optind], emo_strerror(T));
+		cli_error("%s: %s", argv[optind], emo_strerror(T));
 	} else {
 		size_t per = (size_t)T * hc->hidden_size;
 		if (all) {
@@ -134,7 +134,7 @@ int cmd_embed(int argc, char **argv)
 				write_npy(of.f, buf, shape, 3, per * (size_t)(hc->num_layers + 1));
 				status = 0;
 			} else {
-				fprintf(stderr, "%s: out of memory for %zu hidden states\n", prog,
+				cli_error("out of memory for %zu hidden states",
 					per * (size_t)(hc->num_layers + 1));
 			}
 			free(buf);

@@ -46,7 +46,7 @@ static void walk(const char *dir, char ***list, size_t *n, size_t *cap)
 {
 	DIR *d = opendir(dir);
 	if (!d) {
-		fprintf(stderr, "%s: cannot open directory %s: %s\n", prog, dir,
+		cli_error("cannot open directory %s: %s", dir,
 			strerror(errno));
 		return;
 	}
@@ -115,7 +115,7 @@ static void add_labelled(struct labelled *L, char *path, int truth)
 			L->truth = t;
 		size_t *l = t ? realloc(L->line, cap * sizeof *l) : NULL;
 		if (!l) {
-			fprintf(stderr, "%s: out of memory for the file list\n", prog);
+			cli_error("out of memory for the file list");
 			exit(1);
 		}
 		L->line = l;
@@ -153,13 +153,13 @@ static void drop_duplicates(const char *list, struct labelled *L)
 		if (!strcmp(L->paths[ix[k]], L->paths[ix[k - 1]])) {
 			drop[ix[k]] = true;
 			if (dups++ < 10)
-				fprintf(stderr, "%s: %s:%zu: %s is listed already (line %zu); "
-					"evaluated once\n", prog, list, L->line[ix[k]],
+				cli_error("%s:%zu: %s is listed already (line %zu); "
+					"evaluated once", list, L->line[ix[k]],
 					L->paths[ix[k]], L->line[ix[k - 1]]);
 		}
 	if (dups > 10)
-		fprintf(stderr, "%s: %s: %zu duplicate line(s) in all, each evaluated "
-			"once\n", prog, list, dups);
+		cli_error("%s: %zu duplicate line(s) in all, each evaluated "
+			"once", list, dups);
 	size_t w = 0;
 	for (size_t i = 0; i < L->n; i++) {
 		if (drop[i]) {
@@ -213,7 +213,7 @@ static int read_list(const char *list, const char *map, const struct emo_model *
 {
 	FILE *f = fopen(list, "r");
 	if (!f) {
-		fprintf(stderr, "%s: cannot read the list %s: %s\n", prog, list, strerror(errno));
+		cli_error("cannot read the list %s: %s", list, strerror(errno));
 		return 1;
 	}
 	char dir[4096];
@@ -242,8 +242,7 @@ static int read_list(const char *list, const char *map, const struct emo_model *
 		if (!sep)
 			sep = strrchr(line, ',');
 		if (!sep) {
-			fprintf(stderr, "%s: %s:%zu: expected path<TAB>label or path,label\n",
-				prog, list, lineno);
+			cli_error("%s:%zu: expected path<TAB>label or path,label", list, lineno);
 			free(line);
 			fclose(f);
 			return 1;
@@ -255,7 +254,7 @@ static int read_list(const char *list, const char *map, const struct emo_model *
 		if (lineno == 1 && (!strcasecmp(line, "path") || !strcasecmp(line, "file")))
 			continue; /* header */
 		if (!*lab || !*line) {
-			fprintf(stderr, "%s: %s:%zu: %s; each line is path<TAB>label\n", prog,
+			cli_error("%s:%zu: %s; each line is path<TAB>label",
 				list, lineno, *line ? "the label is empty" : "the path is empty");
 			free(line);
 			fclose(f);
@@ -289,12 +288,11 @@ static int read_list(const char *list, const char *map, const struct emo_model *
 	fclose(f);
 	drop_duplicates(list, L);
 	for (int k = 0; k < nunknown; k++)
-		fprintf(stderr, "%s: %s: label '%s' (%ld file(s)) maps to none of the "
-			"model's labels; skipped (use --map %s=LABEL)\n", prog, list,
+		cli_error("%s: label '%s' (%ld file(s)) maps to none of the "
+			"model's labels; skipped (use --map %s=LABEL)", list,
 			unknown[k], unknown_n[k], unknown[k]);
 	if (!L->n) {
-		fprintf(stderr, "%s: %s: no file with a label the model knows (%zu skipped)\n",
-			prog, list, skipped);
+		cli_error("%s: no file with a label the model knows (%zu skipped)", list, skipped);
 		return 1;
 	}
 	return 0;
@@ -358,8 +356,8 @@ static int collect_dirs(char **dirs, int ndirs, const char *map,
 	for (int i = 0; i < ndirs; i++)
 		walk(dirs[i], &files, &n, &cap);
 	if (!n) {
-		fprintf(stderr, "%s: no RAVDESS-named audio files under the given "
-			"directories\n", prog);
+		cli_error("no RAVDESS-named audio files under the given "
+			"directories");
 		return 1;
 	}
 	qsort(files, n, sizeof *files, cmp_str);
@@ -379,13 +377,13 @@ static int collect_dirs(char **dirs, int ndirs, const char *map,
 	}
 	free(files);
 	if (!L->n) {
-		fprintf(stderr, "%s: the model's labels (%s, ...) do not include the "
-			"RAVDESS emotions of these files\n", prog, emo_model_label(m, 0));
+		cli_error("the model's labels (%s, ...) do not include the "
+			"RAVDESS emotions of these files", emo_model_label(m, 0));
 		return 1;
 	}
 	if (unknown)
-		fprintf(stderr, "%s: %zu file(s) of emotions the model does not have "
-			"were skipped\n", prog, unknown);
+		cli_error("%zu file(s) of emotions the model does not have "
+			"were skipped", unknown);
 	return 0;
 }
 
@@ -417,7 +415,7 @@ static bool tally_one(struct file_job *j, void *ud)
 	const struct emo_model *m = o->m;
 	const int C = T->C;
 	if (j->err) {
-		fprintf(stderr, "%s: %s: %s\n", prog, j->path, j->errmsg);
+		cli_error("%s: %s", j->path, j->errmsg);
 		T->failed++;
 		return true;
 	}
@@ -458,8 +456,8 @@ static bool tally_one(struct file_job *j, void *ud)
 	print_probs_json(pf, m, j->probs);
 	fprintf(pf, "}\n");
 	if (fflush(pf) || ferror(pf)) {
-		fprintf(stderr, "%s: cannot write %s: %s; it holds the predictions "
-			"before %s\n", prog, o->pred_path, strerror(errno ? errno : EIO),
+		cli_error("cannot write %s: %s; it holds the predictions "
+			"before %s", o->pred_path, strerror(errno ? errno : EIO),
 			j->path);
 		o->pred_failed = true;
 		return false;
@@ -582,7 +580,7 @@ int cmd_eval(int argc, char **argv)
 			int e = errno;
 			if (fd >= 0)
 				close(fd);
-			fprintf(stderr, "%s: cannot create %s: %s%s\n", prog, pred_path,
+			cli_error("cannot create %s: %s%s", pred_path,
 				strerror(e), e == EEXIST ? " (eval never overwrites a file: "
 				"choose another --predictions name)" : "");
 			return 1;
@@ -605,7 +603,7 @@ int cmd_eval(int argc, char **argv)
 	b.njobs = L.n;
 	b.jobs = calloc(L.n, sizeof *b.jobs);
 	if (!b.jobs) {
-		fprintf(stderr, "%s: out of memory for %zu files\n", prog, L.n);
+		cli_error("out of memory for %zu files", L.n);
 		goto out;
 	}
 	T.C = emo_model_num_labels(m);
@@ -622,8 +620,7 @@ int cmd_eval(int argc, char **argv)
 	} else if (out.pred_failed) {
 		status = 1;
 	} else if (!T.total) {
-		fprintf(stderr, "%s: none of the %zu file(s) could be read: no metrics\n",
-			prog, b.njobs);
+		cli_error("none of the %zu file(s) could be read: no metrics", b.njobs);
 		status = 1;
 	} else {
 		report(&T, m, o.json);
@@ -631,7 +628,7 @@ int cmd_eval(int argc, char **argv)
 	}
 out:
 	if (out.pred && fclose(out.pred) && status == 0) {
-		fprintf(stderr, "%s: cannot write %s: %s\n", prog, pred_path, strerror(errno));
+		cli_error("cannot write %s: %s", pred_path, strerror(errno));
 		status = 1;
 	}
 	if (out.pred && done == 0 && status != 0 && !sig)

@@ -82,7 +82,7 @@ static int read_cues(const char *path, struct emo_tui_cue **cues, int *n)
 {
 	FILE *f = fopen(path, "r");
 	if (!f) {
-		fprintf(stderr, "%s: cannot read --truth %s: %s\n", prog, path, strerror(errno));
+		cli_error("cannot read --truth %s: %s", path, strerror(errno));
 		return 1;
 	}
 	char line[256];
@@ -96,8 +96,8 @@ static int read_cues(const char *path, struct emo_tui_cue **cues, int *n)
 		struct emo_tui_cue c;
 		if (sscanf(line, "%lf\t%lf\t%31s", &c.t0, &c.t1, c.label) != 3 ||
 		    !(c.t1 > c.t0) || c.t0 < 0) {
-			fprintf(stderr, "%s: %s:%d: expected t0<TAB>t1<TAB>label with "
-				"0 <= t0 < t1\n", prog, path, lineno);
+			cli_error("%s:%d: expected t0<TAB>t1<TAB>label with "
+				"0 <= t0 < t1", path, lineno);
 			fclose(f);
 			free(*cues);
 			*cues = NULL;
@@ -132,18 +132,18 @@ static int check_record_path(const char *rec, const char *input, bool force)
 		return 0;
 	if (input && stat(input, &is) == 0 && rs.st_dev == is.st_dev &&
 	    rs.st_ino == is.st_ino) {
-		fprintf(stderr, "%s: --record %s is the input file; recording would "
-			"destroy it. Choose another name.\n", prog, rec);
+		cli_error("--record %s is the input file; recording would "
+			"destroy it. Choose another name.", rec);
 		return EXIT_USAGE;
 	}
 	if (S_ISDIR(rs.st_mode)) {
-		fprintf(stderr, "%s: --record %s is a directory; give a file name "
-			"ending in .wav or .flac\n", prog, rec);
+		cli_error("--record %s is a directory; give a file name "
+			"ending in .wav or .flac", rec);
 		return EXIT_USAGE;
 	}
 	if (!force) {
-		fprintf(stderr, "%s: %s exists; choose another --record name, or add "
-			"--force to replace it\n", prog, rec);
+		cli_error("%s exists; choose another --record name, or add "
+			"--force to replace it", rec);
 		return 1;
 	}
 	return 0;
@@ -313,7 +313,7 @@ static int set_up(struct live *L)
 	int err = emo_source_open(&o->sc, &L->src);
 	if (err) {
 		if (err != EMO_E_NODEVICE) /* that one was explained already */
-			fprintf(stderr, "%s: cannot open %s: %s\n", prog,
+			cli_error("cannot open %s: %s",
 				o->sc.path ? o->sc.path : "the input device", emo_strerror(err));
 		return 1;
 	}
@@ -327,13 +327,13 @@ static int set_up(struct live *L)
 		err = emo_session_writer_open(o->log_path, NULL, &L->logw);
 	}
 	if (err) {
-		fprintf(stderr, "%s: cannot write the session log: %s\n", prog,
+		cli_error("cannot write the session log: %s",
 			emo_strerror(err));
 		return 1;
 	}
 	err = emo_stream_create(L->m, L->src, &o->stc, &L->st);
 	if (err) {
-		fprintf(stderr, "%s: cannot start analysis: %s\n", prog, emo_strerror(err));
+		cli_error("cannot start analysis: %s", emo_strerror(err));
 		return 1;
 	}
 	if (o->no_tui)
@@ -376,15 +376,14 @@ static int set_up(struct live *L)
 			.cues = L->cues, .num_cues = L->num_cues,
 		};
 		if ((err = emo_tui_create(&tc, &L->tui))) {
-			fprintf(stderr, "%s: cannot start the TUI: %s (use --no-tui)\n",
-				prog, emo_strerror(err));
+			cli_error("cannot start the TUI: %s (use --no-tui)", emo_strerror(err));
 			return 1;
 		}
 	}
 	if ((err = emo_stream_start(L->st))) {
 		emo_tui_destroy(L->tui);
 		L->tui = NULL;
-		fprintf(stderr, "%s: cannot start %s: %s\n", prog, L->info.source_name,
+		cli_error("cannot start %s: %s", L->info.source_name,
 			emo_strerror(err));
 		return 1;
 	}
@@ -525,22 +524,22 @@ static int summary(struct live *L, struct live_end *e)
 		     got_signal ? 129 : e->end_error ? 1 : 0;
 	if (!status && L->o->sc.kind == EMO_SOURCE_FILE && stats.audio_s <= 0) {
 		/* as analyze: a file without samples is an error, not a session */
-		fprintf(stderr, "%s: %s: the file holds no audio samples\n", prog,
+		cli_error("%s: the file holds no audio samples",
 			L->o->sc.path);
 		status = 1;
 	}
 	if (L->outw && emo_session_writer_error(L->outw) && !status)
 		status = 1; /* standard output failed: main() says so */
 	if (e->record_error) {
-		fprintf(stderr, "%s: the recording %s stopped early: %s; what was "
-			"written before is intact\n", prog,
+		cli_error("the recording %s stopped early: %s; what was "
+			"written before is intact",
 			L->o->stc.record_path ? L->o->stc.record_path : "",
 			emo_strerror(e->record_error));
 		if (!status)
 			status = 1;
 	}
 	if (L->logw && emo_session_writer_error(L->logw)) {
-		fprintf(stderr, "%s: the session log %s is incomplete: %s\n", prog,
+		cli_error("the session log %s is incomplete: %s",
 			L->log_path, emo_strerror(emo_session_writer_error(L->logw)));
 		if (!status)
 			status = 1;

@@ -83,8 +83,8 @@ static int reanalyze(const char *session, struct emo_session_log *log,
 	const struct emo_session_header *h = &log->header;
 	const char *rec = h->recording;
 	if (!rec) {
-		fprintf(stderr, "%s: %s has no recording (the session ran without "
-			"--record); nothing to reanalyse\n", prog, session);
+		cli_error("%s has no recording (the session ran without "
+			"--record); nothing to reanalyse", session);
 		return 1;
 	}
 	char recpath[4096];
@@ -98,7 +98,7 @@ static int reanalyze(const char *session, struct emo_session_log *log,
 	}
 	const char *mdir = model_override ? model_override : h->model_dir;
 	if (!mdir[0]) {
-		fprintf(stderr, "%s: the header names no model directory; give --model\n", prog);
+		cli_error("the header names no model directory; give --model");
 		return 1;
 	}
 	struct emo_model *m = NULL;
@@ -107,24 +107,23 @@ static int reanalyze(const char *session, struct emo_session_log *log,
 	mp.precision = h->precision;
 	int err = emo_model_load(mdir, &mp, &m);
 	if (err) {
-		fprintf(stderr, "%s: cannot load model '%s': %s\n", prog, mdir, emo_strerror(err));
+		cli_error("cannot load model '%s': %s", mdir, emo_strerror(err));
 		return 1;
 	}
 	const char *want = h->model_sha256;
 	if (h->engine[0] && strcmp(h->engine, emo_model_engine(m)))
-		fprintf(stderr, "%s: warning: the session ran on %s, this emotop runs on "
-			"%s; results may differ in the last bits\n", prog, h->engine,
+		cli_warn("the session ran on %s, this emotop runs on "
+			"%s; results may differ in the last bits", h->engine,
 			emo_model_engine(m));
 	bool hash_ok = !strcmp(want, emo_model_sha256(m));
 	if (!hash_ok)
-		fprintf(stderr, "%s: warning: model weights differ from the session's "
-			"(sha256 %.12s... logged, %.12s... now); results will differ\n",
-			prog, want, emo_model_sha256(m));
+		cli_warn("model weights differ from the session's "
+			"(sha256 %.12s... logged, %.12s... now); results will differ", want, emo_model_sha256(m));
 	float *x = NULL;
 	size_t n = 0;
 	err = emo_audio_read(recpath, EMO_SAMPLE_RATE, EMO_RESAMPLE_FAST, &x, &n, NULL);
 	if (err) {
-		fprintf(stderr, "%s: cannot read the recording %s: %s\n", prog, recpath,
+		cli_error("cannot read the recording %s: %s", recpath,
 			emo_strerror(err));
 		emo_model_destroy(m);
 		return 1;
@@ -145,7 +144,7 @@ static int reanalyze(const char *session, struct emo_session_log *log,
 	long logged = (long)log->windows;
 	int status = 0;
 	if (err) {
-		fprintf(stderr, "%s: reanalysis failed: %s\n", prog, emo_strerror(err));
+		cli_error("reanalysis failed: %s", emo_strerror(err));
 		status = 1;
 	} else if (r.differ || r.compared != logged) {
 		printf("reanalysis DIFFERS: %ld window(s) computed, %ld logged, %ld differ; %s%s\n",
@@ -184,7 +183,7 @@ static int replay_tui(const char *path, struct emo_session_log *log, double spee
 {
 	const struct emo_session_header *h = &log->header;
 	if (!h->num_labels) {
-		fprintf(stderr, "%s: %s: the header lists no labels\n", prog, path);
+		cli_error("%s: the header lists no labels", path);
 		return 1;
 	}
 	struct emo_analyzer_config cfg = h->analysis;
@@ -203,7 +202,7 @@ static int replay_tui(const char *path, struct emo_session_log *log, double spee
 	};
 	struct emo_tui *t = NULL;
 	if (emo_tui_create(&tc, &t)) {
-		fprintf(stderr, "%s: cannot start the TUI (use --no-tui)\n", prog);
+		cli_error("cannot start the TUI (use --no-tui)");
 		return 1;
 	}
 	double pos = 0, last = emo_now();
@@ -286,7 +285,7 @@ int cmd_replay(int argc, char **argv)
 	struct emo_session_log log;
 	int err = emo_session_log_read(path, &log);
 	if (err) {
-		fprintf(stderr, "%s: cannot replay %s: %s\n", prog, path, emo_strerror(err));
+		cli_error("cannot replay %s: %s", path, emo_strerror(err));
 		return 1;
 	}
 	int status = 0;

@@ -310,7 +310,7 @@ int cmd_report(int argc, char **argv)
 	struct emo_session_log log;
 	int err = emo_session_log_read(argv[optind], &log);
 	if (err) {
-		fprintf(stderr, "%s: cannot read %s: %s\n", prog, argv[optind], emo_strerror(err));
+		cli_error("cannot read %s: %s", argv[optind], emo_strerror(err));
 		return 1;
 	}
 	struct out_file of;

@@ -86,7 +86,7 @@ int cmd_vad(int argc, char **argv)
 		struct emo_audio_info info;
 		int err = emo_audio_read(path, EMO_SAMPLE_RATE, EMO_RESAMPLE_FAST, &x, &n, &info);
 		if (err) {
-			fprintf(stderr, "%s: %s: %s\n", prog, path, emo_strerror(err));
+			cli_error("%s: %s", path, emo_strerror(err));
 			failed++;
 			continue;
 		}

@@ -1,7 +1,8 @@
 /* The ncurses TUI: emotion bars, level meter, VAD indicator, timeline,
- * status line, help overlay. See include/emotop/tui.h. Not here: any
+ * status line, help overlay. See tui.h. Not here: any
  * analysis (it only draws what the stream reports). */
 #include <curses.h>
+#include <errno.h>
 #include <locale.h>
 #include <math.h>
 #include <pthread.h>
@@ -75,7 +76,7 @@ int emo_tui_create(const struct emo_tui_config *cfg, struct emo_tui **out)
 	*out = NULL;
 	struct emo_tui *t = calloc(1, sizeof *t);
 	if (!t)
-		return -1;
+		return -ENOMEM;
 	t->cfg = *cfg;
 	pthread_mutex_init(&t->msg_mu, NULL);
 	setlocale(LC_ALL, "");

@@ -23,13 +23,15 @@ struct emo_resample {
 
 int emo_resample_quality_parse(const char *s)
 {
+	if (!s)
+		return -EINVAL;
 	if (!strcmp(s, "best"))
 		return EMO_RESAMPLE_BEST;
 	if (!strcmp(s, "medium"))
 		return EMO_RESAMPLE_MEDIUM;
 	if (!strcmp(s, "fast"))
 		return EMO_RESAMPLE_FAST;
-	return -1;
+	return -EINVAL;
 }
 
 int emo_resample_create(int in_rate, int out_rate,

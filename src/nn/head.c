@@ -1,5 +1,5 @@
 /* Emotion heads: the paper's BiLSTM and Hugging Face's classification head.
- * See include/emotop/head.h for the exact definitions. Not here: multi-
+ * See head.h for the exact definitions. Not here: multi-
  * layer LSTMs (num_layers > 1 is refused at load), attention pooling. */
 #include <errno.h>
 #include <jansson.h>
@@ -26,15 +26,15 @@ struct emo_head {
 	int num_labels;
 	char desc[96];
 	/* bilstm */
-	int lstm_h;
+	int lstm_h;      /* H_l */
 	int layer;       /* hidden state fed to the LSTM, 0..L */
 	bool pool_last;
-	struct lstm_dir dir[2];
+	struct lstm_dir dir[2]; /* forward, backward */
 	/* hf */
 	float *layer_w;  /* softmaxed layer weights (L+1), owned, or NULL */
-	const float *proj_w, *proj_b;
-	int proj;
-	/* both */
+	const float *proj_w, *proj_b; /* (P, D), (P) */
+	int proj;        /* P */
+	/* both: (C, 2·H_l) or (C, P), and (C) */
 	const float *cls_w, *cls_b;
 	struct emo_wstats *stats; /* window-statistics branch, or NULL; owned */
 };
@@ -181,7 +181,8 @@ int emo_head_create(const json_t *config, const struct emo_safetensors *st,
 	json_t *hc = json_object_get(cfg, "emotop_head");
 	bool hf = !hc && is_sequence_classification(cfg);
 	if (!hc && !hf)
-		return 0; /* no head described: *out stays NULL */
+		return EMO_E_MISSING; /* no head described (not logged: the
+					 model loader says what it means) */
 	struct emo_head *h = calloc(1, sizeof *h);
 	if (!h)
 		return -ENOMEM;

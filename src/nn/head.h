@@ -36,7 +36,8 @@ struct emo_head;
 
 /* Builds the head described by `config` (the whole config.json) over tensors in `st`, for an encoder of `hidden_size`
  * and `num_layers`. Marks consumed tensors in `used` (may be NULL).
- * When the config describes no head at all, returns 0 with *out NULL. */
+ * When the config describes no head at all, returns EMO_E_MISSING without
+ * a message (the model loader decides whether that is an error). */
 int emo_head_create(const json_t *config, const struct emo_safetensors *st,
 		    bool *used, int hidden_size, int num_layers,
 		    struct emo_head **out);

@@ -28,10 +28,14 @@
 #include "nn/linear.h"
 #include "nn/ops.h"
 
+/* Shapes in comments are row-major: (rows, columns). H hidden size, FF
+ * intermediate size, L layers, C_i the channels of conv layer i, K_i its
+ * kernel, T frames, P positional-conv kernel, G its groups. */
+
 struct conv_layer {
 	float *w; /* (cout, k, cin) reordered copy, in h->owned */
-	const float *b;
-	const float *ln_g, *ln_b; /* GroupNorm (layer 0, group mode) or LayerNorm */
+	const float *b;           /* (cout), or NULL without conv_bias */
+	const float *ln_g, *ln_b; /* (cout): GroupNorm (layer 0, group mode) or LayerNorm */
 	int cin, cout, k, s;
 	/* the convolution as one product over overlapping input rows:
 	 * y(t) = W(cout, k·cin) · x[t·s·cin .. +k·cin) (linear.h) */
@@ -39,33 +43,38 @@ struct conv_layer {
 };
 
 struct enc_layer {
-	const float *q_w, *q_b, *k_w, *k_b, *v_w, *v_b, *o_w, *o_b;
+	const float *q_w, *q_b, *k_w, *k_b, *v_w, *v_b; /* (H, H), (H) each */
+	const float *o_w, *o_b;                          /* (H, H), (H) */
 	float *qkv_w, *qkv_b; /* [q; k; v] stacked (3H, H), (3H): one GEMM */
 	struct emo_linear *qkv, *o, *ff1, *ff2; /* prepared products (linear.h) */
-	const float *ln_g, *ln_b;
-	const float *ff1_w, *ff1_b, *ff2_w, *ff2_b;
-	const float *fln_g, *fln_b;
+	const float *ln_g, *ln_b;   /* (H): attention's LayerNorm */
+	const float *ff1_w, *ff1_b; /* (FF, H), (FF) */
+	const float *ff2_w, *ff2_b; /* (H, FF), (H) */
+	const float *fln_g, *fln_b; /* (H): the feed-forward's LayerNorm */
 };
 
 struct emo_hubert {
 	struct emo_hubert_config cfg;
 	struct conv_layer conv[EMO_HUBERT_MAX_CONV];
-	const float *fp_ln_g, *fp_ln_b, *fp_w, *fp_b;
-	float *pos_w; /* weight-normed, reordered (H, K, H/groups) */
-	const float *pos_b;
-	const float *enc_ln_g, *enc_ln_b;
-	struct enc_layer *layers;
-	struct emo_linear *fp;
+	const float *fp_ln_g, *fp_ln_b; /* (C_last): feature projection's LayerNorm */
+	const float *fp_w, *fp_b;       /* (H, C_last), (H) */
+	float *pos_w; /* weight-normed, reordered (H, P, H/G) */
+	const float *pos_b;             /* (H) */
+	const float *enc_ln_g, *enc_ln_b; /* (H): the encoder's LayerNorm */
+	struct enc_layer *layers;         /* (L) */
+	struct emo_linear *fp;            /* the feature projection's product */
 	enum emo_precision precision;
-	float *owned;
+	float *owned; /* the reordered and stacked copies above */
 };
 
 struct emo_hubert_state {
 	const struct emo_hubert *h;
 	int max_samples, max_frames;
 	size_t bytes;
-	float *arena;
-	float *norm_in, *conv_a, *conv_b, *conv_scratch;
+	float *arena; /* every buffer below, 64-byte aligned */
+	float *norm_in;      /* (max_samples): the normalised window (do_normalize) */
+	float *conv_a, *conv_b; /* (T_i, C_i): conv layers' outputs, ping-pong */
+	float *conv_scratch; /* im2col rows of one conv layer */
 	/* conv features of the last window, (max_frames, C): frame j of the
 	 * caller's stream is row j - fc_first (emo_hubert_forward_at) */
 	float *fcache;
@@ -73,8 +82,17 @@ struct emo_hubert_state {
 	int fc_n;
 	enum emo_feature_reuse reuse;
 	long reused, computed; /* frames, over all forwards */
-	float *hs; /* (L+1, max_frames, H) */
-	float *qkv, *ctx, *tmp, *t, *last, *scores, *ff, *pos_scratch;
+	float *hs;          /* (L+1, T, H): every hidden state, layer 0 first */
+	float *qkv;         /* (T, 3H): queries, keys, values side by side */
+	float *attn_ctx;    /* (T, H): attention's weighted values, heads side by side */
+	float *branch;      /* (T, H): a sublayer's output before its residual add */
+	float *normed;      /* (T, H): the projection's output, then each pre-norm
+			     * sublayer's normalised input */
+	float *pre_final;   /* (T, H): the last layer's output before the final
+			     * LayerNorm (stable-layer-norm encoders) */
+	float *scores;      /* (T, T): one head's attention */
+	float *ff;          /* (T, FF): the feed-forward's inner activations */
+	float *pos_scratch; /* the positional convolution's im2col rows */
 	int frames; /* T of the last forward */
 	struct emo_linear_ctx *lctx;
 	struct emo_hubert_profile prof;
@@ -628,14 +646,14 @@ int emo_hubert_state_create(const struct emo_hubert *h, int max_samples,
 		conv_max, conv_max, conv_scr,
 		(size_t)(c->num_layers + 1) * T * H, /* hs */
 		(size_t)T * c->conv_dim[c->num_conv - 1], /* fcache */
-		3 * T * H, T * H, T * H, T * H, T * H, /* qkv ctx tmp t last */
+		3 * T * H, T * H, T * H, T * H, T * H, /* qkv attn_ctx branch normed pre_final */
 		(size_t)T * T,                       /* scores */
 		(size_t)T * c->intermediate_size,    /* ff */
 		pos_scr,
 	};
 	float **ptrs[] = {&s->norm_in, &s->conv_a, &s->conv_b, &s->conv_scratch,
-			  &s->hs, &s->fcache, &s->qkv, &s->ctx, &s->tmp, &s->t,
-			  &s->last, &s->scores, &s->ff, &s->pos_scratch};
+			  &s->hs, &s->fcache, &s->qkv, &s->attn_ctx, &s->branch, &s->normed,
+			  &s->pre_final, &s->scores, &s->ff, &s->pos_scratch};
 	size_t total = 0;
 	/* each buffer starts on a 64-byte boundary (16 floats) */
 	for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++)
@@ -668,7 +686,7 @@ const float *emo_hubert_hidden(const struct emo_hubert_state *s, int layer)
 
 /* ---- forward ------------------------------------------------------------ */
 
-/* a(T,H) = self-attention of x(T,H); uses s->qkv, ctx, scores. */
+/* a(T,H) = self-attention of x(T,H); uses s->qkv, attn_ctx, scores. */
 static void attention(const struct emo_hubert *h, struct emo_hubert_state *s,
 		      const struct enc_layer *e, float *a, const float *x, int T)
 {
@@ -690,13 +708,13 @@ static void attention(const struct emo_hubert *h, struct emo_hubert_state *s,
 		t_soft += emo_now() - t0;
 		/* ctx_h(T,dh) = P(T,T) · V_h(T,dh) */
 		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, dh, T, 1.0f,
-			    s->scores, T, vh, 3 * H, 0.0f, s->ctx + hd * dh, H);
+			    s->scores, T, vh, 3 * H, 0.0f, s->attn_ctx + hd * dh, H);
 	}
 	stage(s, EMO_STAGE_ATTN, 4.0 * T * T * H);
 	s->prof.seconds[EMO_STAGE_ATTN] -= t_soft;
 	s->prof.seconds[EMO_STAGE_SOFTMAX] += t_soft;
 	/* a(T,H) = ctx(T,H) · W_o(H,H)ᵀ + b_o */
-	emo_linear_run(e->o, s->lctx, a, H, s->ctx, H, T);
+	emo_linear_run(e->o, s->lctx, a, H, s->attn_ctx, H, T);
 	stage(s, EMO_STAGE_OUT, 2.0 * T * H * H);
 }
 
@@ -832,24 +850,24 @@ int emo_hubert_forward_at(const struct emo_hubert *h, struct emo_hubert_state *s
 		emo_ops_layernorm(feat, s->fcache, h->fp_ln_g, h->fp_ln_b, T, C, eps);
 		stage(s, EMO_STAGE_NORM, 0);
 	}
-	float *proj = s->t;
+	float *proj = s->normed;
 	emo_linear_run(h->fp, s->lctx, proj, H, feat, C, T);
 	stage(s, EMO_STAGE_PROJ, 2.0 * T * C * H);
 
 	/* positional conv embedding, keeping T frames (an even kernel's extra
 	 * last frame is dropped, as HF's SamePad does) */
 	float *h0 = s->hs;
-	emo_ops_conv1d(s->tmp, proj, h->pos_w, h->pos_b, s->pos_scratch, T, H, T,
+	emo_ops_conv1d(s->branch, proj, h->pos_w, h->pos_b, s->pos_scratch, T, H, T,
 		       H, c->pos_conv_kernel, 1, c->pos_conv_kernel / 2,
 		       c->pos_conv_groups);
 	stage(s, EMO_STAGE_POS, 2.0 * T * H * c->pos_conv_kernel * (H / c->pos_conv_groups));
-	emo_ops_gelu(s->tmp, TH);
+	emo_ops_gelu(s->branch, TH);
 	stage(s, EMO_STAGE_GELU, 0);
 	if (!c->stable_layer_norm) {
-		emo_ops_add_layernorm(h0, proj, s->tmp, h->enc_ln_g, h->enc_ln_b, T, H, eps);
+		emo_ops_add_layernorm(h0, proj, s->branch, h->enc_ln_g, h->enc_ln_b, T, H, eps);
 	} else {
 		for (size_t i = 0; i < TH; i++)
-			h0[i] = proj[i] + s->tmp[i];
+			h0[i] = proj[i] + s->branch[i];
 	}
 	stage(s, EMO_STAGE_NORM, 0);
 
@@ -860,26 +878,26 @@ int emo_hubert_forward_at(const struct emo_hubert *h, struct emo_hubert_state *s
 		float *out = s->hs + (l + 1) * stride;
 		if (!c->stable_layer_norm) {
 			/* post-norm: x = LN(x + Attn(x)); x = LN'(x + FFN(x)) */
-			attention(h, s, e, s->tmp, in, T);
-			emo_ops_add_layernorm(out, in, s->tmp, e->ln_g, e->ln_b, T, H, eps);
+			attention(h, s, e, s->branch, in, T);
+			emo_ops_add_layernorm(out, in, s->branch, e->ln_g, e->ln_b, T, H, eps);
 			stage(s, EMO_STAGE_NORM, 0);
-			feed_forward(h, s, e, s->tmp, out, T);
-			emo_ops_add_layernorm(out, out, s->tmp, e->fln_g, e->fln_b, T, H, eps);
+			feed_forward(h, s, e, s->branch, out, T);
+			emo_ops_add_layernorm(out, out, s->branch, e->fln_g, e->fln_b, T, H, eps);
 			stage(s, EMO_STAGE_NORM, 0);
 		} else {
 			/* pre-norm: x = x + Attn(LN(x)); x = x + FFN(LN'(x)); the
 			 * last layer's output goes through encoder.layer_norm, and
 			 * HF reports only that normalised state */
-			float *dst = l == c->num_layers - 1 ? s->last : out;
-			emo_ops_layernorm(s->t, in, e->ln_g, e->ln_b, T, H, eps);
+			float *dst = l == c->num_layers - 1 ? s->pre_final : out;
+			emo_ops_layernorm(s->normed, in, e->ln_g, e->ln_b, T, H, eps);
 			stage(s, EMO_STAGE_NORM, 0);
-			attention(h, s, e, s->tmp, s->t, T);
+			attention(h, s, e, s->branch, s->normed, T);
 			for (size_t i = 0; i < TH; i++)
-				dst[i] = in[i] + s->tmp[i];
-			emo_ops_layernorm(s->t, dst, e->fln_g, e->fln_b, T, H, eps);
+				dst[i] = in[i] + s->branch[i];
+			emo_ops_layernorm(s->normed, dst, e->fln_g, e->fln_b, T, H, eps);
 			stage(s, EMO_STAGE_NORM, 0);
-			feed_forward(h, s, e, s->tmp, s->t, T);
-			add_inplace(dst, s->tmp, TH);
+			feed_forward(h, s, e, s->branch, s->normed, T);
+			add_inplace(dst, s->branch, TH);
 			if (dst != out)
 				emo_ops_layernorm(out, dst, h->enc_ln_g, h->enc_ln_b, T,
 						  H, eps);

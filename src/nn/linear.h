@@ -3,10 +3,10 @@
  *
  * With oneDNN (meson -Donednn, the default when libdnnl-dev is there) the
  * weights are reordered once into the layout of oneDNN's matmul kernels
- * (brgemm) and each call only packs the small activation side: at the
- * encoder's live-sized shapes (M = 99..149 frames) that runs ~1.35x the
- * GFLOP/s of OpenBLAS sgemm, which packs the whole weight matrix on every
- * call (tests/bench/vs_torch.py, emotop bench --profile). In bf16 the
+ * (brgemm) and each call only packs the small activation side, where
+ * OpenBLAS sgemm packs the whole weight matrix on every call (figures: the
+ * README, measured by tests/bench/vs_torch.py and emotop bench --profile).
+ * In bf16 the
  * weights are stored as bfloat16, activations are rounded to bfloat16 per
  * call and products accumulate in fp32 (AVX512_BF16 dot products); only on
  * CPUs that have them. Without oneDNN, or when a primitive cannot be made,

@@ -223,8 +223,9 @@ int emo_model_load(const char *dir, const struct emo_model_params *params,
 		goto fail;
 	err = emo_head_create(cfg, m->st, used, hc.hidden_size, hc.num_layers,
 			      &m->head);
-	if (!err && !m->head && p.require_head) {
-		err = EMO_E_MISSING;
+	if (err == EMO_E_MISSING && !p.require_head) {
+		err = 0; /* an encoder-only directory, as asked */
+	} else if (err == EMO_E_MISSING) {
 		emo_err("%s: the model has no emotion head (config.json has neither "
 			"\"emotop_head\" nor a *ForSequenceClassification "
 			"architecture); it can only be used with 'emotop embed'", dir);

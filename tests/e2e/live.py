@@ -12,7 +12,7 @@
   - SIGTERM during `--input` with --log and --record: end record written,
     the recording is a playable 16 kHz file, exit status 143;
   - --log never overwrites; an unknown device gives a clear message.
-(A full disk under the log writer is tested in tests/test-session.c.)
+(A full disk under the log writer is tested in tests/unit/session.c.)
 Skipped (77) when ../shared/data is absent.
 """
 import json
