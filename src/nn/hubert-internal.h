@@ -34,4 +34,5 @@ enum emo_precision emo_hubert_precision(const struct emo_hubert *h);
 
 void emo_hubert_destroy(struct emo_hubert *h);
 
+
 #endif

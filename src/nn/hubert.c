@@ -56,6 +56,10 @@ struct enc_layer {
 struct emo_hubert {
 	struct emo_hubert_config cfg;
 	struct conv_layer conv[EMO_HUBERT_MAX_CONV];
+	/* tensors of the file only copied at load (reordered, normalised,
+	 * stacked): emo_hubert_drop_copied lets their pages go */
+	const float *conv_src[EMO_HUBERT_MAX_CONV]; /* (cout, cin, k) each */
+	const float *pos_v_src;                     /* (H, H/G, P) */
 	const float *fp_ln_g, *fp_ln_b; /* (C_last): feature projection's LayerNorm */
 	const float *fp_w, *fp_b;       /* (H, C_last), (H) */
 	float *pos_w; /* weight-normed, reordered (H, P, H/G) */
@@ -340,27 +344,54 @@ enum emo_precision emo_hubert_precision(const struct emo_hubert *h)
 	return h->precision;
 }
 
+/* A product's weights in the file are not read again once oneDNN holds
+ * them packed (OpenBLAS reads them from the map): their pages may go. */
+static void drop_if_packed(const struct emo_safetensors *st, const struct emo_linear *l,
+			   const float *w, size_t numel)
+{
+	if (emo_linear_onednn(l))
+		emo_safetensors_drop(st, w, numel);
+}
+
 /* The prepared products of every linear layer, once all weights are bound
- * (and the encoder is known to be complete). */
-static int prepare_linears(struct emo_hubert *h)
+ * (and the encoder is known to be complete). Layer by layer, the pages of
+ * the file that are now held in the encoder's own copies are let go
+ * (emo_safetensors_drop), so the peak holds the file and the copies of one
+ * layer at a time, not the file and every copy. */
+static int prepare_linears(struct emo_hubert *h, const struct emo_safetensors *st)
 {
 	const int H = h->cfg.hidden_size, FF = h->cfg.intermediate_size,
 		  C = h->cfg.conv_dim[h->cfg.num_conv - 1];
+	const size_t HH = (size_t)H * H;
 	const enum emo_precision p = h->precision;
 	int err = emo_linear_create(h->fp_w, h->fp_b, C, H, p, &h->fp);
+	if (!err)
+		drop_if_packed(st, h->fp, h->fp_w, (size_t)H * C);
 	for (int i = 0; !err && i < h->cfg.num_conv; i++) {
 		struct conv_layer *cl = &h->conv[i];
 		/* the first layer reads raw audio: kept in fp32 */
 		err = emo_linear_create(cl->w, cl->b, cl->k * cl->cin, cl->cout,
 					i ? p : EMO_PRECISION_FP32, &cl->lin);
+		/* reordered into cl->w at bind */
+		emo_safetensors_drop(st, h->conv_src[i], (size_t)cl->cout * cl->cin * cl->k);
 	}
+	/* weight-normed into pos_w at bind */
+	emo_safetensors_drop(st, h->pos_v_src, HH / h->cfg.pos_conv_groups *
+						(size_t)h->cfg.pos_conv_kernel);
 	for (int l = 0; !err && l < h->cfg.num_layers; l++) {
 		struct enc_layer *e = &h->layers[l];
 		if ((err = emo_linear_create(e->qkv_w, e->qkv_b, H, 3 * H, p, &e->qkv)) ||
 		    (err = emo_linear_create(e->o_w, e->o_b, H, H, p, &e->o)) ||
-		    (err = emo_linear_create(e->ff1_w, e->ff1_b, H, FF, p, &e->ff1)))
+		    (err = emo_linear_create(e->ff1_w, e->ff1_b, H, FF, p, &e->ff1)) ||
+		    (err = emo_linear_create(e->ff2_w, e->ff2_b, FF, H, p, &e->ff2)))
 			break;
-		err = emo_linear_create(e->ff2_w, e->ff2_b, FF, H, p, &e->ff2);
+		/* q, k, v live on in the stacked copy */
+		emo_safetensors_drop(st, e->q_w, HH);
+		emo_safetensors_drop(st, e->k_w, HH);
+		emo_safetensors_drop(st, e->v_w, HH);
+		drop_if_packed(st, e->o, e->o_w, HH);
+		drop_if_packed(st, e->ff1, e->ff1_w, (size_t)FF * H);
+		drop_if_packed(st, e->ff2, e->ff2_w, (size_t)H * FF);
 	}
 	return err;
 }
@@ -400,6 +431,7 @@ int emo_hubert_create(const struct emo_hubert_config *cfg,
 				       "feature_extractor.conv_layers.%d.conv.weight", i);
 		c->w = o;
 		o += (size_t)c->cout * c->k * c->cin;
+		h->conv_src[i] = w;
 		if (w)
 			emo_ops_conv1d_reorder(c->w, w, c->cout, c->cin, c->k);
 		if (cfg->conv_bias)
@@ -434,6 +466,7 @@ int emo_hubert_create(const struct emo_hubert_config *cfg,
 	const float *pv = EMO_BIND3(&b, H, H / PG, PK, "%s", vname);
 	h->pos_b = EMO_BIND1(&b, H, "encoder.pos_conv_embed.conv.bias");
 	h->pos_w = o;
+	h->pos_v_src = pv;
 	o += (size_t)H * PK * (H / PG);
 	if (pg && pv) {
 		size_t n = (size_t)H * (H / PG) * PK;
@@ -510,7 +543,7 @@ int emo_hubert_create(const struct emo_hubert_config *cfg,
 		precision = EMO_PRECISION_FP32;
 	}
 	h->precision = precision;
-	int err = b.err ? b.err : prepare_linears(h);
+	int err = b.err ? b.err : prepare_linears(h, st);
 	if (err) {
 		emo_hubert_destroy(h);
 		return err;
@@ -908,3 +941,4 @@ int emo_hubert_forward_at(const struct emo_hubert *h, struct emo_hubert_state *s
 	s->frames = T;
 	return T;
 }
+

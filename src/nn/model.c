@@ -212,6 +212,10 @@ int emo_model_load(const char *dir, const struct emo_model_params *params,
 		}
 		goto fail;
 	}
+	/* every weight read once here, before the encoder copies and packs
+	 * them and lets the file's pages go */
+	if ((err = check_finite(m, dir)))
+		goto fail;
 	size_t nt = emo_safetensors_count(m->st);
 	used = calloc(nt ? nt : 1, 1);
 	if (!used) {
@@ -252,7 +256,7 @@ int emo_model_load(const char *dir, const struct emo_model_params *params,
 			err = EMO_E_BADMODEL;
 			goto fail;
 		}
-	if ((err = check_finite(m, dir)) || (err = check_digest(m, dir)))
+	if ((err = check_digest(m, dir)))
 		goto fail;
 	free(used);
 	json_decref(cfg);

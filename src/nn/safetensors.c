@@ -546,3 +546,19 @@ const float *emo_bind(struct emo_binder *b, int ndim, const int64_t *dims,
 		b->used[idx] = true;
 	return t->data;
 }
+
+void emo_safetensors_drop(const struct emo_safetensors *st, const float *data,
+			  size_t numel)
+{
+	if (!st || !st->map || !data)
+		return;
+	uintptr_t a = (uintptr_t)data, e = a + numel * sizeof(float);
+	uintptr_t m0 = (uintptr_t)st->map, m1 = m0 + st->map_len;
+	if (a < m0 || e > m1)
+		return;
+	uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE);
+	a = (a + pg - 1) & ~(pg - 1);
+	e &= ~(pg - 1);
+	if (e > a)
+		madvise((void *)a, e - a, MADV_DONTNEED);
+}

@@ -52,6 +52,13 @@ int emo_safetensors_from_memory(const void *buf, size_t len,
 				struct emo_safetensors **out);
 
 void emo_safetensors_close(struct emo_safetensors *st);
+/* Lets the kernel drop the resident pages of a tensor's data that was
+ * copied or packed elsewhere and will not be read again in the common
+ * path (MADV_DONTNEED on the whole pages inside it: the map is private and
+ * unmodified, so a later read refaults the same bytes from the file).
+ * A no-op for data outside the file map. */
+void emo_safetensors_drop(const struct emo_safetensors *st, const float *data,
+			  size_t numel);
 
 size_t emo_safetensors_count(const struct emo_safetensors *st);
 const struct emo_tensor *emo_safetensors_at(const struct emo_safetensors *st,
