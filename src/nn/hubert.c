@@ -45,7 +45,10 @@ struct conv_layer {
 struct enc_layer {
 	const float *q_w, *q_b, *k_w, *k_b, *v_w, *v_b; /* (H, H), (H) each */
 	const float *o_w, *o_b;                          /* (H, H), (H) */
-	float *qkv_w, *qkv_b; /* [q; k; v] stacked (3H, H), (3H): one GEMM */
+	/* [q; k; v] stacked (3H, H) and (3H): one GEMM. The weights are
+	 * freed (NULL) once oneDNN holds them packed; OpenBLAS then runs three
+	 * products from q_w, k_w, v_w where oneDNN cannot (attention()) */
+	float *qkv_w, *qkv_b;
 	struct emo_linear *qkv, *o, *ff1, *ff2; /* prepared products (linear.h) */
 	const float *ln_g, *ln_b;   /* (H): attention's LayerNorm */
 	const float *ff1_w, *ff1_b; /* (FF, H), (FF) */
@@ -326,6 +329,7 @@ void emo_hubert_destroy(struct emo_hubert *h)
 	if (!h)
 		return;
 	for (int l = 0; h->layers && l < h->cfg.num_layers; l++) {
+		free(h->layers[l].qkv_w);
 		emo_linear_destroy(h->layers[l].qkv);
 		emo_linear_destroy(h->layers[l].o);
 		emo_linear_destroy(h->layers[l].ff1);
@@ -385,7 +389,13 @@ static int prepare_linears(struct emo_hubert *h, const struct emo_safetensors *s
 		    (err = emo_linear_create(e->ff1_w, e->ff1_b, H, FF, p, &e->ff1)) ||
 		    (err = emo_linear_create(e->ff2_w, e->ff2_b, FF, H, p, &e->ff2)))
 			break;
-		/* q, k, v live on in the stacked copy */
+		/* packed: the stacked copy goes, the file's q, k, v stay as
+		 * the fallback's source (and their pages may go) */
+		if (emo_linear_onednn(e->qkv)) {
+			emo_linear_forget_source(e->qkv);
+			free(e->qkv_w);
+			e->qkv_w = NULL;
+		}
 		emo_safetensors_drop(st, e->q_w, HH);
 		emo_safetensors_drop(st, e->k_w, HH);
 		emo_safetensors_drop(st, e->v_w, HH);
@@ -409,7 +419,7 @@ int emo_hubert_create(const struct emo_hubert_config *cfg,
 	const int PK = cfg->pos_conv_kernel, PG = cfg->pos_conv_groups;
 	h->layers = calloc((size_t)L, sizeof *h->layers);
 
-	size_t owned = (size_t)H * PK * (H / PG) + (size_t)L * (3 * (size_t)H * H + 3 * (size_t)H);
+	size_t owned = (size_t)H * PK * (H / PG) + (size_t)L * 3 * (size_t)H;
 	for (int i = 0; i < cfg->num_conv; i++)
 		owned += (size_t)cfg->conv_dim[i] * cfg->conv_kernel[i] *
 			 (i ? cfg->conv_dim[i - 1] : 1);
@@ -515,8 +525,11 @@ int emo_hubert_create(const struct emo_hubert_config *cfg,
 		L1(fln_b, H, "final_layer_norm.bias");
 #undef L1
 #undef L2
-		e->qkv_w = o;
-		o += 3 * (size_t)H * H;
+		e->qkv_w = malloc(3 * (size_t)H * H * sizeof(float));
+		if (!e->qkv_w) {
+			emo_hubert_destroy(h);
+			return -ENOMEM;
+		}
 		e->qkv_b = o;
 		o += 3 * (size_t)H;
 		const float *const ws[3] = {e->q_w, e->k_w, e->v_w};
@@ -726,7 +739,16 @@ static void attention(const struct emo_hubert *h, struct emo_hubert_state *s,
 	const int H = h->cfg.hidden_size, NH = h->cfg.num_heads, dh = H / NH;
 	const float scale = 1.0f / sqrtf((float)dh);
 	/* qkv(T, 3H) = x · [W_q; W_k; W_v]ᵀ + [b_q; b_k; b_v]: one GEMM */
-	emo_linear_run(e->qkv, s->lctx, s->qkv, 3 * H, x, H, T);
+	if (!emo_linear_try(e->qkv, s->lctx, s->qkv, 3 * H, x, H, T)) {
+		if (e->qkv_w) {
+			emo_ops_linear(s->qkv, 3 * H, x, H, e->qkv_w, e->qkv_b, T, H, 3 * H);
+		} else { /* packed, but not for this T: three products */
+			const float *const ws[3] = {e->q_w, e->k_w, e->v_w};
+			for (int k = 0; k < 3; k++)
+				emo_ops_linear(s->qkv + (size_t)k * H, 3 * H, x, H, ws[k],
+					       e->qkv_b + (size_t)k * H, T, H, H);
+		}
+	}
 	stage(s, EMO_STAGE_QKV, 2.0 * T * H * 3 * H);
 	double t_soft = 0;
 	for (int hd = 0; hd < NH; hd++) {

@@ -6,6 +6,7 @@
  * primitive (and in bf16 a reorder of the activations to bfloat16),
  * created on first use and cached. Creation costs ~2 ms per shape; a live
  * session sees one or two M values, a batch of files a few dozen. */
+#include <assert.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -431,6 +432,13 @@ bool emo_linear_bf16_available(void)
 void emo_linear_run(struct emo_linear *l, struct emo_linear_ctx *c, float *y,
 		    int ldy, const float *x, int ldx, int M)
 {
-	if (!emo_linear_try(l, c, y, ldy, x, ldx, M))
+	if (!emo_linear_try(l, c, y, ldy, x, ldx, M)) {
+		assert(l->w); /* not after emo_linear_forget_source */
 		emo_ops_linear(y, ldy, x, ldx, l->w, l->b, M, l->K, l->N);
+	}
+}
+
+void emo_linear_forget_source(struct emo_linear *l)
+{
+	l->w = NULL;
 }

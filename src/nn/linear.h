@@ -44,6 +44,11 @@ void emo_linear_run(struct emo_linear *l, struct emo_linear_ctx *c, float *y,
 bool emo_linear_try(struct emo_linear *l, struct emo_linear_ctx *c, float *y,
 		    int ldy, const float *x, int ldx, int M);
 
+/* After packing, the caller may free the source weights: emo_linear_run
+ * must then not be called (emo_linear_try may; a false from it is the
+ * caller's to handle). */
+void emo_linear_forget_source(struct emo_linear *l);
+
 /* Whether this layer's products run in oneDNN (weights packed), rather
  * than falling back to OpenBLAS. */
 bool emo_linear_onednn(const struct emo_linear *l);

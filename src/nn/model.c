@@ -94,7 +94,10 @@ static int load_labels(struct emo_model *m, json_t *cfg, int n)
 	return 0;
 }
 
-/* A NaN or Inf weight would turn every result into NaN: refuse it. */
+/* A NaN or Inf weight would turn every result into NaN: refuse it. Each
+ * tensor's pages are let go once checked (they stay in the page cache):
+ * the encoder reads them again one layer at a time as it copies and packs
+ * them, so the file is never resident whole beside its copies. */
 static int check_finite(const struct emo_model *m, const char *dir)
 {
 	for (size_t i = 0; i < emo_safetensors_count(m->st); i++) {
@@ -109,6 +112,7 @@ static int check_finite(const struct emo_model *m, const char *dir)
 					isnan(t->data[k]) ? "NaN" : "Inf", k);
 				return EMO_E_NONFINITE;
 			}
+		emo_safetensors_drop(m->st, t->data, t->numel);
 	}
 	return 0;
 }
