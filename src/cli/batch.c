@@ -341,7 +341,7 @@ size_t batch_run(struct batch *b, long nthreads,
 
 /* ---- the options analyze and eval share ---------------------------------- */
 
-const char common_help[] =
+static const char common_help[] =
 	"  -m, --model DIR       model directory (default: $EMOTOP_MODEL or the shipped model)\n"
 	"      --json            JSON Lines instead of text\n"
 	"  -j, --jobs N          analyse N files in parallel (default 1)\n"
@@ -350,6 +350,15 @@ const char common_help[] =
 	"      --hop S           hop between windows, seconds of speech (default 0.5)\n"
 	"      --smoothing A     moving-average weight of the newest window, 0..1 (default 0.5)\n"
 	"      --resample Q      libsamplerate quality: best, medium, fast (default fast)\n";
+
+void print_batch_help(const char *own)
+{
+	fputs(own, stdout);
+	fputs(common_help, stdout);
+	fputs(precision_help, stdout);
+	fputs(reuse_help, stdout);
+	fputs(vad_options_help, stdout);
+}
 
 void common_init(struct common_opts *o)
 {

@@ -76,7 +76,8 @@ void common_init(struct common_opts *o);
 /* 1 when c was one of the common options (and was valid), 0 when it is
  * not one of them, or minus the usage error's exit status. */
 int common_option(int c, const char *arg, struct common_opts *o, const char *cmd);
-extern const char common_help[];
+/* Prints a batch command's --help: its own lines, then the shared options. */
+void print_batch_help(const char *own);
 
 #define COMMON_LONG_OPTIONS                                                   \
 	{"model", required_argument, 0, 'm'},                                 \

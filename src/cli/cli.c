@@ -27,18 +27,19 @@ void stderr_log(enum emo_log_level level, const char *msg, void *ud)
 	fprintf(stderr, "%s: %s: %s\n", prog, tags[level], msg);
 }
 
-static void report(const char *tag, const char *fmt, va_list ap)
+/* The program's own messages go out as the library's do. */
+static void report(enum emo_log_level level, const char *fmt, va_list ap)
 {
 	char msg[2048];
 	vsnprintf(msg, sizeof msg, fmt, ap);
-	fprintf(stderr, "%s: %s: %s\n", prog, tag, msg);
+	stderr_log(level, msg, NULL);
 }
 
 void cli_error(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	report("error", fmt, ap);
+	report(EMO_LOG_ERROR, fmt, ap);
 	va_end(ap);
 }
 
@@ -46,7 +47,7 @@ void cli_warn(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	report("warning", fmt, ap);
+	report(EMO_LOG_WARN, fmt, ap);
 	va_end(ap);
 }
 

@@ -52,11 +52,7 @@ int cmd_analyze(int argc, char **argv)
 	int c;
 	while ((c = getopt_long(argc, argv, "m:j:t:h", opts, NULL)) != -1) {
 		if (c == 'h') {
-			fputs(analyze_help, stdout);
-			fputs(common_help, stdout);
-			fputs(precision_help, stdout);
-			fputs(reuse_help, stdout);
-			fputs(vad_options_help, stdout);
+			print_batch_help(analyze_help);
 			return 0;
 		}
 		int r = common_option(c, optarg, &o, "analyze");

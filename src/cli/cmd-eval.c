@@ -536,11 +536,7 @@ int cmd_eval(int argc, char **argv)
 	int c;
 	while ((c = getopt_long(argc, argv, "m:j:t:hL:", opts, NULL)) != -1) {
 		if (c == 'h') {
-			fputs(eval_help, stdout);
-			fputs(common_help, stdout);
-			fputs(precision_help, stdout);
-			fputs(reuse_help, stdout);
-			fputs(vad_options_help, stdout);
+			print_batch_help(eval_help);
 			return 0;
 		}
 		if (c == OPT_PRED) {

@@ -528,8 +528,6 @@ static int summary(struct live *L, struct live_end *e)
 			L->o->sc.path);
 		status = 1;
 	}
-	if (L->outw && emo_session_writer_error(L->outw) && !status)
-		status = 1; /* standard output failed: main() says so */
 	if (e->record_error) {
 		cli_error("the recording %s stopped early: %s; what was "
 			"written before is intact",

@@ -379,20 +379,12 @@ int emo_session_log_parse(const char *buf, size_t len, const char *name,
 				err = EMO_E_FORMAT;
 				break;
 			}
-			if ((err = check_times(rec, name, line, &last_t1, &last_line))) {
-				json_decref(rec);
-				break;
-			}
 			log->windows++;
 		} else if (!strcmp(type, "speech")) {
 			if (!is_num(rec, "t0") || !is_num(rec, "t1")) {
 				emo_err("%s:%zu: speech record needs t0 and t1", name, line);
 				json_decref(rec);
 				err = EMO_E_FORMAT;
-				break;
-			}
-			if ((err = check_times(rec, name, line, &last_t1, &last_line))) {
-				json_decref(rec);
 				break;
 			}
 			log->speech++;
@@ -414,6 +406,12 @@ int emo_session_log_parse(const char *buf, size_t len, const char *name,
 			log->unknown++;
 			json_decref(rec);
 			continue;
+		}
+		/* windows and speech segments: their times, whatever else */
+		if ((!strcmp(type, "window") || !strcmp(type, "speech")) &&
+		    (err = check_times(rec, name, line, &last_t1, &last_line))) {
+			json_decref(rec);
+			break;
 		}
 		if (L->n == L->cap) {
 			L->cap = L->cap ? L->cap * 2 : 256;

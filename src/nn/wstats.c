@@ -286,14 +286,6 @@ static void features(const struct emo_wstats *w, const float *samples, int n,
 	f[3 * B] = (float)((double)loud / T);
 }
 
-void emo_wstats_features(const struct emo_wstats *w, const float *samples,
-			 int n, float *scratch, float *out)
-{
-	struct layout L = layout_of(w, n, scratch);
-	features(w, samples, n, &L);
-	memcpy(out, L.f, sizeof(float) * (size_t)w->dim);
-}
-
 void emo_wstats_add_logits(const struct emo_wstats *w, const float *samples,
 			   int n, float *scratch, float *logits)
 {

@@ -50,8 +50,4 @@ size_t emo_wstats_scratch(const struct emo_wstats *w, int max_samples);
 void emo_wstats_add_logits(const struct emo_wstats *w, const float *samples,
 			   int n, float *scratch, float *logits);
 
-/* The 3·n_mels+1 statistics alone, before standardisation (for tests). */
-void emo_wstats_features(const struct emo_wstats *w, const float *samples,
-			 int n, float *scratch, float *features);
-
 #endif

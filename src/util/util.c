@@ -52,15 +52,9 @@ json_t *emo_json_load_file(const char *path, bool optional, int *err)
 	}
 	json_t *j = json_loadfd(fd, JSON_REJECT_DUPLICATES, &je);
 	close(fd);
-	if (!j) {
-		if (access(path, R_OK) != 0) {
-			*err = -errno;
-			emo_err("%s: cannot read: %s", path, emo_strerror(*err));
-		} else {
-			*err = EMO_E_JSON;
-			emo_err("%s:%d:%d: invalid JSON: %s", path, je.line, je.column,
-				je.text);
-		}
+	if (!j) { /* opened already: what fails now is the content */
+		*err = EMO_E_JSON;
+		emo_err("%s:%d:%d: invalid JSON: %s", path, je.line, je.column, je.text);
 	}
 	return j;
 }
