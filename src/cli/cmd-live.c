@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/session-opts.h"
 #include "emotop/model.h"
 #include "nn/ops.h"
 #include "emotop/session.h"
@@ -52,29 +53,14 @@ static const char live_help[] =
 	"Listen to an input device (or play a file as if it were one) and show\n"
 	"the emotion of the voice live: the TUI on a terminal, JSON Lines\n"
 	"session records on stdout otherwise or with --no-tui.\n"
-	"  -d, --device ID|NAME  input device: index or part of its name ('emotop devices')\n"
-	"  -i, --input FILE      play FILE in real time instead of a device\n"
 	"      --fast            with --input: as fast as possible, not real time\n"
 	"      --speed X         with --input: X times real time (default 1)\n"
-	"  -m, --model DIR       model directory (default: $EMOTOP_MODEL or the shipped model)\n"
 	"      --no-tui          JSON Lines records on stdout (the session-log format)\n"
-	"  -l, --log FILE        write the session log to FILE (never overwrites);\n"
-	"                        --log auto picks emotop-DATE-TIME.jsonl\n"
-	"  -r, --record FILE     record the analysed 16 kHz audio (.wav: 32-bit float;\n"
-	"                        .flac: 16-bit, and analysed as recorded); never\n"
-	"                        replaces an existing file unless --force\n"
-	"      --force           let --record replace an existing file (never the input)\n"
-	"      --window S        window length, seconds of speech (default 2)\n"
-	"      --hop S           hop between windows, seconds of speech (default 0.5)\n"
-	"      --smoothing A     moving-average weight of the newest window (default 0.5)\n"
-	"      --resample Q      libsamplerate quality: best, medium, fast (default fast)\n"
-	"  -t, --threads N       OpenBLAS threads for the model (default 2)\n"
 	"      --demo-note TEXT  a note shown in the TUI (the set-up's demo uses it)\n"
 	"      --truth FILE      t0<TAB>t1<TAB>label lines (seconds of input): the TUI\n"
 	"                        shows the acted emotion beside the prediction\n";
 
-enum { OPT_FAST = OPT_CLI_BASE + 60, OPT_SPEED, OPT_NOTUI, OPT_WINDOW, OPT_HOP,
-       OPT_SMOOTH, OPT_RESAMPLE, OPT_NOTE, OPT_FORCE, OPT_TRUTH };
+enum { OPT_FAST = OPT_CLI_BASE + 60, OPT_SPEED, OPT_NOTUI, OPT_NOTE, OPT_TRUTH };
 
 /* --truth: t0<TAB>t1<TAB>label per line, '#' comments. 0, or 1 after a
  * message naming the line. *cues is malloc'd. */
@@ -118,45 +104,11 @@ static int read_cues(const char *path, struct emo_tui_cue **cues, int *n)
 	return 0;
 }
 
-static const char *quality_name(int q)
-{
-	return q == EMO_RESAMPLE_BEST ? "best" : q == EMO_RESAMPLE_MEDIUM ? "medium" : "fast";
-}
-
-/* Refuses, before anything is opened, a recording that would replace an
- * existing file without --force, or the input file in any case. */
-static int check_record_path(const char *rec, const char *input, bool force)
-{
-	struct stat rs, is;
-	if (!rec || stat(rec, &rs) != 0)
-		return 0;
-	if (input && stat(input, &is) == 0 && rs.st_dev == is.st_dev &&
-	    rs.st_ino == is.st_ino) {
-		cli_error("--record %s is the input file; recording would "
-			"destroy it. Choose another name.", rec);
-		return EXIT_USAGE;
-	}
-	if (S_ISDIR(rs.st_mode)) {
-		cli_error("--record %s is a directory; give a file name "
-			"ending in .wav or .flac", rec);
-		return EXIT_USAGE;
-	}
-	if (!force) {
-		cli_error("%s exists; choose another --record name, or add "
-			"--force to replace it", rec);
-		return 1;
-	}
-	return 0;
-}
-
 /* What the command line asked for. */
 struct live_opts {
-	struct emo_source_config sc;
-	struct emo_stream_config stc;
-	const char *model_dir, *log_path, *note, *truth_path;
-	bool no_tui, want_log;
-	long threads;
-	enum emo_precision precision;
+	struct session_opts s;
+	const char *note, *truth_path;
+	bool no_tui;
 };
 
 /* A running session: everything set_up() opened, released by tear_down(). */
@@ -169,8 +121,7 @@ struct live {
 	struct emo_tui *tui;
 	struct emo_tui_cue *cues;
 	int num_cues;
-	const char *log_path;
-	char auto_log[64];
+	char log_path[4096];
 	const char *labels[EMO_MAX_LABELS]; /* outlive the TUI */
 	struct emo_session_info info;
 	bool paused;
@@ -187,100 +138,43 @@ struct live_end {
 static int parse_live(int argc, char **argv, struct live_opts *o)
 {
 	bool fast = false, speed = false;
-	*o = (struct live_opts){
-		.sc = emo_source_config_default(),
-		.stc = emo_stream_config_default(),
-		.model_dir = default_model(),
-		.no_tui = !isatty(STDOUT_FILENO),
-		.threads = 2,
-	};
-	struct emo_source_config *sc = &o->sc;
-	struct emo_stream_config *stc = &o->stc;
-	double d;
+	*o = (struct live_opts){.no_tui = !isatty(STDOUT_FILENO)};
+	session_opts_init(&o->s);
+	struct emo_source_config *sc = &o->s.sc;
 	static const struct option opts[] = {
-		{"device", required_argument, 0, 'd'},
-		{"input", required_argument, 0, 'i'},
+		SESSION_LONG_OPTIONS,
 		{"fast", no_argument, 0, OPT_FAST},
 		{"speed", required_argument, 0, OPT_SPEED},
-		{"model", required_argument, 0, 'm'},
 		{"no-tui", no_argument, 0, OPT_NOTUI},
-		{"log", required_argument, 0, 'l'},
-		{"record", required_argument, 0, 'r'},
-		{"window", required_argument, 0, OPT_WINDOW},
-		{"hop", required_argument, 0, OPT_HOP},
-		{"smoothing", required_argument, 0, OPT_SMOOTH},
-		{"resample", required_argument, 0, OPT_RESAMPLE},
-		{"threads", required_argument, 0, 't'},
 		{"demo-note", required_argument, 0, OPT_NOTE},
-		{"force", no_argument, 0, OPT_FORCE},
 		{"truth", required_argument, 0, OPT_TRUTH},
-		PRECISION_LONG_OPTION,
-		REUSE_LONG_OPTION,
 		{"help", no_argument, 0, 'h'},
-		VAD_LONG_OPTIONS,
 		{0, 0, 0, 0},
 	};
 	int c;
-	while ((c = getopt_long(argc, argv, "d:i:m:l:r:t:h", opts, NULL)) != -1) {
-		int r = vad_option(c, optarg, &stc->analyzer.vad, "live");
+	while ((c = getopt_long(argc, argv, SESSION_SHORT_OPTIONS "h", opts, NULL)) != -1) {
+		int r = session_option(c, optarg, &o->s, "live");
 		if (r < 0)
 			return -r;
 		if (r)
 			continue;
 		switch (c) {
-		case 'd': sc->device = optarg; break;
-		case 'i': sc->kind = EMO_SOURCE_FILE; sc->path = optarg; break;
 		case OPT_FAST: sc->paced = false; fast = true; break;
 		case OPT_SPEED:
 			if (!parse_double(optarg, 0.01, 1000, &sc->speed))
 				return usage_error("live", "--speed wants 0.01..1000, not '%s'", optarg);
 			speed = true;
 			break;
-		case 'm': o->model_dir = optarg; break;
 		case OPT_NOTUI: o->no_tui = true; break;
-		case 'l': o->want_log = true; o->log_path = strcmp(optarg, "auto") ? optarg : NULL; break;
-		case 'r': stc->record_path = optarg; break;
-		case OPT_WINDOW:
-			if (!parse_double(optarg, 0.1, 60, &d))
-				return usage_error("live", "--window wants 0.1..60 seconds, not '%s'", optarg);
-			stc->analyzer.window_s = d;
-			break;
-		case OPT_HOP:
-			if (!parse_double(optarg, 0.01, 60, &d))
-				return usage_error("live", "--hop wants 0.01..60 seconds, not '%s'", optarg);
-			stc->analyzer.hop_s = d;
-			break;
-		case OPT_SMOOTH:
-			if (!parse_double(optarg, 0.01, 1, &d))
-				return usage_error("live", "--smoothing wants 0.01..1, not '%s'", optarg);
-			stc->analyzer.ema_alpha = (float)d;
-			break;
-		case OPT_RESAMPLE:
-			stc->quality = emo_resample_quality_parse(optarg);
-			if ((int)stc->quality < 0)
-				return usage_error("live", "--resample wants best, medium or fast, not '%s'", optarg);
-			break;
-		case 't':
-			if (!parse_int(optarg, 1, EMO_MAX_THREADS, &o->threads))
-				return usage_error("live", "--threads wants 1..256, not '%s'", optarg);
-			break;
 		case OPT_NOTE: o->note = optarg; break;
-		case OPT_FORCE: stc->record_replace = true; break;
 		case OPT_TRUTH: o->truth_path = optarg; break;
 		case 'h':
 			fputs(live_help, stdout);
+			fputs(session_options_help, stdout);
 			fputs(precision_help, stdout);
 			fputs(reuse_help, stdout);
 			fputs(vad_options_help, stdout);
 			return 0;
-		case OPT_REUSE:
-			if ((r = reuse_option("live", optarg, &stc->analyzer)))
-				return r;
-			break;
-		case OPT_PRECISION:
-			if ((r = precision_option("live", optarg, &o->precision)))
-				return r;
-			break;
 		default: return EXIT_USAGE;
 		}
 	}
@@ -292,11 +186,7 @@ static int parse_live(int argc, char **argv, struct live_opts *o)
 	if ((fast || speed) && sc->kind != EMO_SOURCE_FILE)
 		return usage_error("live", "%s", "--fast and --speed pace a file: give "
 				   "--input FILE");
-	int rc = check_window_options("live", &stc->analyzer);
-	if (rc)
-		return rc;
-	rc = check_record_path(stc->record_path, sc->kind == EMO_SOURCE_FILE ?
-				   sc->path : NULL, stc->record_replace);
+	int rc = session_opts_check(&o->s, "live");
 	return rc ? rc : -1;
 }
 
@@ -304,9 +194,10 @@ static int parse_live(int argc, char **argv, struct live_opts *o)
  * refusal from leaving files behind, and starts the stream. 0 or 1 (said). */
 static int set_up(struct live *L)
 {
-	const struct live_opts *o = L->o;
+	const struct live_opts *lo = L->o;
+	const struct session_opts *o = &lo->s;
 	emo_set_threads((int)o->threads);
-	if (o->truth_path && read_cues(o->truth_path, &L->cues, &L->num_cues))
+	if (lo->truth_path && read_cues(lo->truth_path, &L->cues, &L->num_cues))
 		return 1;
 	if (load_model_or_explain(o->model_dir, o->precision, &L->m))
 		return 1;
@@ -319,24 +210,14 @@ static int set_up(struct live *L)
 	}
 	/* the log before the stream, which creates the recording: a refused
 	 * log must not leave a new recording behind */
-	L->log_path = o->log_path;
-	if (o->want_log && !o->log_path) {
-		err = emo_session_writer_open_auto(L->auto_log, sizeof L->auto_log, &L->logw);
-		L->log_path = L->auto_log;
-	} else if (o->log_path) {
-		err = emo_session_writer_open(o->log_path, NULL, &L->logw);
-	}
-	if (err) {
-		cli_error("cannot write the session log: %s",
-			emo_strerror(err));
+	if (session_open_log(o, 1, L->log_path, sizeof L->log_path, &L->logw))
 		return 1;
-	}
 	err = emo_stream_create(L->m, L->src, &o->stc, &L->st);
 	if (err) {
 		cli_error("cannot start analysis: %s", emo_strerror(err));
 		return 1;
 	}
-	if (o->no_tui)
+	if (lo->no_tui)
 		emo_session_writer_open(NULL, stdout, &L->outw);
 	const bool file = o->sc.kind == EMO_SOURCE_FILE;
 	L->info = (struct emo_session_info){
@@ -362,7 +243,7 @@ static int set_up(struct live *L)
 	}
 	signal(SIGPIPE, SIG_IGN);
 
-	if (!o->no_tui) {
+	if (!lo->no_tui) {
 		const char *base = strrchr(L->info.source_name, '/');
 		for (int i = 0; i < emo_model_num_labels(L->m); i++)
 			L->labels[i] = emo_model_label(L->m, i);
@@ -371,8 +252,9 @@ static int set_up(struct live *L)
 			.model_name = emo_model_name(L->m),
 			.source_name = base ? base + 1 : L->info.source_name,
 			.source_is_file = file,
-			.log_path = L->log_path, .record_path = o->stc.record_path,
-			.note = o->note, .analysis = &o->stc.analyzer,
+			.log_path = L->logw ? L->log_path : NULL,
+			.record_path = o->stc.record_path,
+			.note = lo->note, .analysis = &o->stc.analyzer,
 			.cues = L->cues, .num_cues = L->num_cues,
 		};
 		if ((err = emo_tui_create(&tc, &L->tui))) {
@@ -519,19 +401,19 @@ static int summary(struct live *L, struct live_end *e)
 	if (!L->o->no_tui)
 		fprintf(stderr, "%s: %s; %.1f s analysed, %llu window(s)%s%s\n", prog,
 			e->reason, stats.audio_s, (unsigned long long)stats.windows,
-			L->log_path ? ", log " : "", L->log_path ? L->log_path : "");
+			L->logw ? ", log " : "", L->logw ? L->log_path : "");
 	int status = got_signal == SIGINT ? 130 : got_signal == SIGTERM ? 143 :
 		     got_signal ? 129 : e->end_error ? 1 : 0;
-	if (!status && L->o->sc.kind == EMO_SOURCE_FILE && stats.audio_s <= 0) {
+	if (!status && L->o->s.sc.kind == EMO_SOURCE_FILE && stats.audio_s <= 0) {
 		/* as analyze: a file without samples is an error, not a session */
 		cli_error("%s: the file holds no audio samples",
-			L->o->sc.path);
+			L->o->s.sc.path);
 		status = 1;
 	}
 	if (e->record_error) {
 		cli_error("the recording %s stopped early: %s; what was "
 			"written before is intact",
-			L->o->stc.record_path ? L->o->stc.record_path : "",
+			L->o->s.stc.record_path ? L->o->s.stc.record_path : "",
 			emo_strerror(e->record_error));
 		if (!status)
 			status = 1;
