@@ -41,7 +41,7 @@ extern "C" {
 /* ---- writing ------------------------------------------------------------- */
 
 struct emo_session_info {
-	const char *source_kind;   /* "device" or "file" */
+	const char *source_kind;   /* "device", "file" or "browser" */
 	const char *source_name;
 	int source_rate, source_channels;
 	const struct emo_model *model;
@@ -58,6 +58,12 @@ struct emo_session_writer;
  * overwritten (EMO_E_EXISTS). Free with emo_session_writer_close(). */
 int emo_session_writer_open(const char *path, FILE *f,
 			    struct emo_session_writer **out);
+/* A writer that hands each record, one JSON object without its newline, to
+ * line(ud, text, length) instead of a file (a network server sends them
+ * to its clients as they are written). line returns 0, or a negative
+ * errno that becomes the writer's error. */
+int emo_session_writer_open_lines(int (*line)(void *ud, const char *s, size_t n),
+				  void *ud, struct emo_session_writer **out);
 /* Creates a new log under the first free name emotop-YYYYmmdd-HHMMSS.jsonl
  * (then -2, -3, ...) in the current directory (--log auto); an exclusive
  * create, so two sessions never share a file. The name goes to buf. */

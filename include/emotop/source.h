@@ -1,6 +1,7 @@
-/* emotop — audio sources feeding a ring: a PortAudio input device, or a
- * file read by libsndfile (paced at real time, or as fast as the consumer
- * takes it). Both downmix to mono float at the source's own rate.
+/* emotop — audio sources feeding a ring: a PortAudio input device, a file
+ * read by libsndfile (paced at real time, or as fast as the consumer takes
+ * it), or samples the caller pushes as they arrive (a browser's microphone
+ * over a network). All downmix to mono float at the source's own rate.
  *
  * The device callback only writes the ring, bumps atomic counters and
  * posts a semaphore (sem_post is async-signal-safe and lock-free on Linux);
@@ -22,7 +23,7 @@
 extern "C" {
 #endif
 
-enum emo_source_kind { EMO_SOURCE_DEVICE, EMO_SOURCE_FILE };
+enum emo_source_kind { EMO_SOURCE_DEVICE, EMO_SOURCE_FILE, EMO_SOURCE_PUSH };
 
 struct emo_source_config {
 	enum emo_source_kind kind;
@@ -31,6 +32,10 @@ struct emo_source_config {
 	bool paced;          /* file source: real time (true) or fast */
 	double speed;        /* paced file: 1 = real time */
 	double ring_seconds; /* ring capacity in seconds of audio; default 4 */
+	/* push source: the samples' rate (1000..768000 Hz) and a name for
+	 * the log (NULL: "push") */
+	int rate;
+	const char *name;
 };
 
 struct emo_source_config emo_source_config_default(void);
@@ -47,6 +52,14 @@ int emo_source_open(const struct emo_source_config *cfg, struct emo_source **out
 void emo_source_notify(struct emo_source *s);
 void emo_source_wait(struct emo_source *s, int timeout_ms);
 int emo_source_start(struct emo_source *s);
+/* Push source: writes n mono frames to the ring, as a device callback
+ * would (frames beyond the ring's free space are dropped and counted), and
+ * wakes the consumer. One producer thread; after emo_source_push_end() or
+ * on another kind of source, -EINVAL. Returns the frames written. */
+long emo_source_push(struct emo_source *s, const float *x, size_t n);
+/* Push source: no more samples (the producer left); the consumer sees the
+ * source finished once it has read what was pushed. */
+void emo_source_push_end(struct emo_source *s);
 /* Stops capture or the file thread; safe to call twice. */
 void emo_source_stop(struct emo_source *s);
 void emo_source_close(struct emo_source *s);
@@ -56,7 +69,8 @@ int emo_source_rate(const struct emo_source *s);      /* Hz */
 int emo_source_channels(const struct emo_source *s);  /* before downmix */
 const char *emo_source_name(const struct emo_source *s);
 bool emo_source_is_device(const struct emo_source *s);
-/* Devices and paced files run at real time; a fast file does not. */
+/* Devices, pushed samples and paced files run at real time; a fast file
+ * does not. */
 bool emo_source_realtime(const struct emo_source *s);
 /* True once a file source has delivered everything, or a device stream
  * has stopped on its own (vanished device): emo_source_error() says which. */

@@ -22,6 +22,8 @@ struct emo_session_writer {
 	FILE *f;
 	bool own;
 	int err;
+	int (*line)(void *ud, const char *s, size_t n); /* instead of f */
+	void *ud;
 };
 
 /* Creates path exclusively as a new log. An existing file is
@@ -68,6 +70,23 @@ int emo_session_writer_open(const char *path, FILE *f,
 	return 0;
 }
 
+int emo_session_writer_open_lines(int (*line)(void *ud, const char *s, size_t n),
+				  void *ud, struct emo_session_writer **out)
+{
+	if (!out)
+		return -EINVAL;
+	*out = NULL;
+	if (!line)
+		return -EINVAL;
+	struct emo_session_writer *w = calloc(1, sizeof *w);
+	if (!w)
+		return -ENOMEM;
+	w->line = line;
+	w->ud = ud;
+	*out = w;
+	return 0;
+}
+
 int emo_session_writer_error(const struct emo_session_writer *w)
 {
 	return w->err;
@@ -83,7 +102,7 @@ int emo_session_writer_close(struct emo_session_writer *w)
 			err = err ? err : -errno;
 		if (fclose(w->f))
 			err = err ? err : -errno;
-	} else {
+	} else if (w->f) {
 		fflush(w->f);
 	}
 	free(w);
@@ -104,6 +123,13 @@ static int put(struct emo_session_writer *w, json_t *rec)
 	json_decref(rec);
 	if (!s)
 		return -ENOMEM;
+	if (w->line) {
+		int e = w->line(w->ud, s, strlen(s));
+		if (e)
+			w->err = e;
+		free(s);
+		return w->err;
+	}
 	/* the whole line, then flush: a failure leaves at worst a partial
 	 * last line, which readers accept */
 	errno = 0;

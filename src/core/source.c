@@ -1,4 +1,5 @@
-/* Audio sources: PortAudio capture and libsndfile file playback into a ring.
+/* Audio sources: PortAudio capture, libsndfile file playback and samples
+ * pushed by the caller, into a ring.
  * See include/emotop/source.h. Not here: resampling (the analysis thread
  * does it, off the real-time path), output devices. */
 #include <errno.h>
@@ -282,6 +283,19 @@ static int open_file(struct emo_source *s)
 	return emo_ring_create((size_t)(s->cfg.ring_seconds * s->rate), 0, &s->ring);
 }
 
+static int open_push(struct emo_source *s)
+{
+	if (s->cfg.rate < 1000 || s->cfg.rate > 768000) {
+		emo_err("source: a push source needs a rate of 1000..768000 Hz, not %d",
+			s->cfg.rate);
+		return -EINVAL;
+	}
+	s->rate = s->cfg.rate;
+	s->channels = 1;
+	snprintf(s->name, sizeof s->name, "%s", s->cfg.name ? s->cfg.name : "push");
+	return emo_ring_create((size_t)(s->cfg.ring_seconds * s->rate), 0, &s->ring);
+}
+
 int emo_source_open(const struct emo_source_config *cfg, struct emo_source **out)
 {
 	if (!out)
@@ -304,7 +318,8 @@ int emo_source_open(const struct emo_source_config *cfg, struct emo_source **out
 		s->cfg.speed = 1.0;
 	sem_init(&s->wake, 0, 0);
 	sem_init(&s->space, 0, 0);
-	int err = cfg->kind == EMO_SOURCE_FILE ? open_file(s) : open_device(s);
+	int err = cfg->kind == EMO_SOURCE_FILE ? open_file(s) :
+		  cfg->kind == EMO_SOURCE_PUSH ? open_push(s) : open_device(s);
 	if (err) {
 		emo_source_close(s);
 		return err;
@@ -373,6 +388,8 @@ int emo_source_start(struct emo_source *s)
 		emo_err("source: already started");
 		return -EBUSY;
 	}
+	if (s->cfg.kind == EMO_SOURCE_PUSH)
+		return 0; /* the caller pushes */
 	if (s->cfg.kind == EMO_SOURCE_FILE) {
 		if (pthread_create(&s->thread, NULL, file_thread, s))
 			return -EAGAIN;
@@ -385,6 +402,26 @@ int emo_source_start(struct emo_source *s)
 		return EMO_E_DEVICE;
 	}
 	return 0;
+}
+
+long emo_source_push(struct emo_source *s, const float *x, size_t n)
+{
+	if (!s || s->cfg.kind != EMO_SOURCE_PUSH || (!x && n) ||
+	    atomic_load_explicit(&s->finished, memory_order_relaxed))
+		return -EINVAL;
+	uint64_t before = atomic_load_explicit(&s->frames, memory_order_relaxed);
+	push_frames(s, x, n, 1);
+	sem_post(&s->wake);
+	return (long)(atomic_load_explicit(&s->frames, memory_order_relaxed) - before);
+}
+
+void emo_source_push_end(struct emo_source *s)
+{
+	if (!s || s->cfg.kind != EMO_SOURCE_PUSH)
+		return;
+	/* release: everything pushed precedes the flag */
+	atomic_store_explicit(&s->finished, true, memory_order_release);
+	sem_post(&s->wake);
 }
 
 void emo_source_stop(struct emo_source *s)
@@ -450,7 +487,7 @@ bool emo_source_is_device(const struct emo_source *s)
 
 bool emo_source_realtime(const struct emo_source *s)
 {
-	return s->cfg.kind == EMO_SOURCE_DEVICE || s->cfg.paced;
+	return s->cfg.kind != EMO_SOURCE_FILE || s->cfg.paced;
 }
 int emo_source_rate(const struct emo_source *s) { return s->rate; }
 int emo_source_channels(const struct emo_source *s) { return s->channels; }
