@@ -11,10 +11,14 @@ pkgs=(
   # libraries
   portaudio19-dev libsamplerate0-dev libopenblas-dev libncurses-dev
   libsndfile1-dev libjansson-dev libssl-dev
+  # emotop serve: HTTP and WebSocket (libwebsockets)
+  libwebsockets-dev
   # oneDNN: packed-weight fp32 and bf16 matrix products (meson -Donednn)
   libdnnl-dev
-  # tests: fuzzing, ALSA virtual capture device, TUI under tmux, demo speech
+  # tests: fuzzing, ALSA virtual capture device, TUI under tmux, demo speech,
+  # the served page in a real browser (headless, driven over its DevTools pipe)
   clang libclang-rt-14-dev alsa-utils libasound2-plugins tmux espeak-ng sox
+  chromium
   python3 groff-base curl time
 )
 if [ "${1:-}" = "--with-python" ]; then

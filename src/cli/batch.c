@@ -146,7 +146,8 @@ static void analyse_one(const struct batch *b, struct file_job *job)
 	struct emo_audio_info info;
 	struct emo_audio_reader *rd = NULL;
 	struct emo_analyzer *a = NULL;
-	int err = x && c.out ? emo_audio_reader_open(job->path, EMO_SAMPLE_RATE,
+	int err = x && c.out ? emo_audio_reader_open(job->open_path ? job->open_path :
+						     job->path, EMO_SAMPLE_RATE,
 						     b->quality, &info, &rd)
 			     : -ENOMEM;
 	if (!err)
@@ -235,6 +236,11 @@ struct shared {
 	pthread_cond_t finished;  /* signalled when a job is done */
 	bool *done;               /* (njobs), under lock */
 };
+
+void batch_analyse(const struct batch *b, struct file_job *job)
+{
+	analyse_one(b, job);
+}
 
 static void *worker(void *arg)
 {

@@ -19,6 +19,8 @@
 
 struct file_job {
 	const char *path;
+	const char *open_path; /* read from here when set; path is then only the
+				  name the output shows (an upload) */
 	int truth;          /* eval: label index, or -1 */
 	char *out;          /* buffered output (memstream), or NULL */
 	size_t out_len;
@@ -51,6 +53,10 @@ struct batch {
 size_t batch_run(struct batch *b, long nthreads,
 		 bool (*done)(struct file_job *job, void *ud), void *ud,
 		 int *signal_out);
+
+/* One file on the calling thread, its output buffered in job->out (the
+ * caller frees it); no signal handling (a server's upload). */
+void batch_analyse(const struct batch *b, struct file_job *job);
 
 /* The stderr warnings of a file that was still analysed (non-finite or
  * clipped samples, a truncated file). */

@@ -116,5 +116,6 @@ int cmd_live(int argc, char **argv);
 int cmd_replay(int argc, char **argv);
 int cmd_embed(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 
 #endif

@@ -15,6 +15,7 @@
 #include "emotop/affect.h"
 #include "emotop/session.h"
 #include "cli/palette.h"
+#include "cli/report.h"
 
 /* a logged string, or "?" when the log did not have it */
 static const char *or_q(const char *s)
@@ -93,7 +94,7 @@ static void polyline(FILE *f, const double *px, const double *py, size_t n,
 	fprintf(f, "\"/>\n");
 }
 
-static void write_svg(FILE *f, const struct emo_session_log *log)
+void report_svg(FILE *f, const struct emo_session_log *log)
 {
 	const struct emo_session_header *h = &log->header;
 	const struct emo_session_end *e = log->end;
@@ -323,7 +324,7 @@ int cmd_report(int argc, char **argv)
 		fprintf(f, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
 			   "<title>emotop session report</title><style>body{font-family:"
 			   "sans-serif;margin:2em}td{padding:2px 12px}</style></head><body>\n");
-		write_svg(f, &log);
+		report_svg(f, &log);
 		fprintf(f, "<h2>Session</h2><table>\n");
 		const struct emo_session_header *h = &log.header;
 		fact(f, "start", h->start);
@@ -350,7 +351,7 @@ int cmd_report(int argc, char **argv)
 		fprintf(f, "</table></body></html>\n");
 	} else {
 		fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-		write_svg(f, &log);
+		report_svg(f, &log);
 	}
 	emo_session_log_free(&log);
 	return out_file_commit(&of);

@@ -27,6 +27,7 @@ static const struct command commands[] = {
 	{"live", cmd_live, "live emotion from a device or file (the default)"},
 	{"replay", cmd_replay, "play a session log back, or reanalyse its recording"},
 	{"report", cmd_report, "draw a session as SVG or HTML"},
+	{"serve", cmd_serve, "the live view as a web page (browser microphone, uploads)"},
 	{"analyze", cmd_analyze, "emotions in audio files, per window and overall"},
 	{"eval", cmd_eval, "accuracy on a RAVDESS-named corpus"},
 	{"embed", cmd_embed, "encoder hidden states of a file as .npy"},

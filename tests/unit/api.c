@@ -113,6 +113,7 @@ int main(void)
 	CHECK_EQ_INT(emo_session_writer_open(NULL, NULL, &w), -EINVAL);
 	CHECK_EQ_INT(emo_session_writer_open(NULL, stdout, NULL), -EINVAL);
 	CHECK_EQ_INT(emo_session_writer_open_auto(NULL, 0, &w), -EINVAL);
+	CHECK_EQ_INT(emo_session_writer_open_lines(NULL, NULL, &w), -EINVAL);
 
 	/* sources and streams: NULL path refused, NULL config the defaults,
 	 * one start, any number of stops */
@@ -123,6 +124,14 @@ int main(void)
 	CHECK_EQ_INT(emo_source_open(&sc, &src), -EINVAL);
 	CHECK_EQ_INT(emo_source_open(&sc, NULL), -EINVAL);
 	CHECK_EQ_INT(emo_source_start(NULL), -EINVAL);
+	/* a push source needs a rate; push and push_end refuse other kinds */
+	struct emo_source_config push = emo_source_config_default();
+	push.kind = EMO_SOURCE_PUSH;
+	CHECK_EQ_INT(emo_source_open(&push, &src), -EINVAL);
+	push.rate = 1000000;
+	CHECK_EQ_INT(emo_source_open(&push, &src), -EINVAL);
+	CHECK_EQ_INT(emo_source_push(NULL, NULL, 0), -EINVAL);
+	emo_source_push_end(NULL);
 	emo_source_stop(NULL);
 	emo_source_close(NULL);
 	sc.path = wav;
