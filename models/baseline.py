@@ -4,14 +4,14 @@ log-mel bands into a one-hidden-layer MLP.
 
   models/baseline.py --out build/baseline.json
 
-Per clip (the speech emotop's VAD finds, as multicorpus.py trains on): 64
+Per clip (the speech emotop's VAD finds, as train.py trains on): 64
 log-mel bands (25 ms windows, 10 ms hop), their mean and standard deviation
 over the louder frames (within 30 dB of the clip's loudest), the standard
 deviation of their frame-to-frame delta, and the share of louder frames:
 193 numbers, standardised on the training clips. MLP 256 (ReLU, dropout
 0.3), the same masked loss and corpus/class balance (as example weights)
-and the same splits and metrics as multicorpus.py; the epoch is chosen on
-the cross-corpus validation (multicorpus.val_score: the validation corpus
+and the same splits and metrics as train.py; the epoch is chosen on
+the cross-corpus validation (train.val_score: the validation corpus
 and the validation speakers). Runs the held-out-speaker protocol and
 leave-one-corpus-out for each corpus, in about a minute.
 """
@@ -27,14 +27,15 @@ import torch.nn as nn
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import corpora  # noqa: E402
-import multicorpus as mc  # noqa: E402
+import emotop_model as em  # noqa: E402
+import train as protocol  # noqa: E402  (the splits and the selection)
 
 LABELS = corpora.LABELS
 
 
 def features(x):
     import torchaudio
-    mel = torchaudio.transforms.MelSpectrogram(mc.SR, n_fft=400, hop_length=160,
+    mel = torchaudio.transforms.MelSpectrogram(em.SR, n_fft=400, hop_length=160,
                                                n_mels=64)
     m = torch.log(mel(x) + 1e-8)  # 64, T
     e = m.logsumexp(0)
@@ -67,15 +68,15 @@ def fit(Xtr, tr, Xva, va, seed, epochs=400, val_corpus=''):
     train_c = sorted({it.corpus for it in tr})
     for ep in range(epochs):
         net.train()
-        loss = mc.masked_ce(net(xt), y, mask, 0.1, w)
+        loss = protocol.masked_ce(net(xt), y, mask, 0.1, w)
         opt.zero_grad()
         loss.backward()
         opt.step()
         if (ep + 1) % 10 == 0:
             net.eval()
             with torch.no_grad():
-                vm = mc.corpus_metrics(net(xv).numpy(), va)
-            s = mc.val_score(vm, train_c, val_corpus)[0]
+                vm = em.corpus_metrics(net(xv).numpy(), va)
+            s = protocol.val_score(vm, train_c, val_corpus)[0]
             if s >= best:
                 best, state = s, {k: v.clone() for k, v in net.state_dict().items()}
     net.load_state_dict(state)
@@ -85,9 +86,9 @@ def fit(Xtr, tr, Xva, va, seed, epochs=400, val_corpus=''):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    ap.add_argument('--data', default=mc.SHARED)
+    ap.add_argument('--data', default=protocol.SHARED)
     ap.add_argument('--corpora', default='ravdess,nemo,turev,ased,tess')
-    ap.add_argument('--val-corpus', default=mc.VAL_CORPUS,
+    ap.add_argument('--val-corpus', default=protocol.VAL_CORPUS,
                     help='corpus kept out of training to validate on (\'\': none)')
     ap.add_argument('--emotop', default=os.path.join(HERE, '..', 'build', 'emotop'))
     ap.add_argument('--cache', default=os.path.join(HERE, '..', 'build', 'corpus-cache'))
@@ -100,15 +101,15 @@ def main():
     for c in names:
         items += [it for it in corpora.read(c, os.path.join(a.data, corpora.SHARED[c]))[0]
                   if it.label is not None]
-    audio = mc.load_audio(items, a.emotop, a.cache)
+    audio = em.load_audio(items, a.emotop, a.cache)
     X = {it.path: features(audio[it.path]) for it in items}
     res = {}
     for leave in [''] + names:
-        vc = mc.val_corpus_for(leave, a.val_corpus) if a.val_corpus in names else ''
-        _, tr, va, te = mc.protocol_sets(items, names, leave, vc)
+        vc = protocol.val_corpus_for(leave, a.val_corpus) if a.val_corpus in names else ''
+        _, tr, va, te = protocol.protocol_sets(items, names, leave, vc)
         model = fit(np.stack([X[it.path] for it in tr]), tr,
                     np.stack([X[it.path] for it in va]), va, a.seed, val_corpus=vc)
-        m = mc.corpus_metrics(model(np.stack([X[it.path] for it in te])), te)
+        m = em.corpus_metrics(model(np.stack([X[it.path] for it in te])), te)
         res[leave or 'heldout'] = m
         for c, r in m.items():
             if c != '_all':

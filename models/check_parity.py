@@ -28,14 +28,14 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import st_write  # noqa: E402
 import torch_threads  # noqa: E402
-import train  # noqa: E402
+import emotop_model as em  # noqa: E402
 
 
 def torch_model(d):
-    enc, hidden = train.load_hf_encoder(d)
+    enc, hidden = em.load_hf_encoder(d)
     cfg = json.load(open(os.path.join(d, 'config.json')))
     hc = cfg['emotop_head']
-    m = train.HubertLSTM(enc, hidden, hc['hidden_size'], len(cfg['id2label']))
+    m = em.HubertLSTM(enc, hidden, hc['hidden_size'], len(cfg['id2label']))
     sd = st_write.load(os.path.join(d, 'model.safetensors'))
     m.lstm.load_state_dict({k[5:]: torch.from_numpy(v) for k, v in sd.items()
                             if k.startswith('lstm.')})
@@ -43,8 +43,7 @@ def torch_model(d):
                                   if k.startswith('classifier.')})
     m.stats = None
     if hc.get('stats'):  # the window-statistics branch, as trained
-        import multicorpus as mc
-        m.stats = mc.StatsNet(hc['stats']['hidden_size'], len(cfg['id2label']))
+        m.stats = em.StatsNet(hc['stats']['hidden_size'], len(cfg['id2label']))
         m.stats.load_state_dict({k[6:]: torch.from_numpy(v) for k, v in sd.items()
                                  if k.startswith('stats.') and k[6:] in m.stats.state_dict()})
         m.stats.eval()
@@ -116,12 +115,11 @@ def check(a, corpus):
                                 for s0, s1 in segs[r['file']]] or [x])
             t = torch.from_numpy(y)[None]
             if do_norm:
-                t = train.normalize(t)
+                t = em.normalize(t)
             z = m(t)
             if m.stats is not None:
-                import multicorpus as mc
                 x1 = torch.from_numpy(y)
-                z = z + m.stats(mc.window_stats(mc.normalize(x1, len(x1)))[None])
+                z = z + m.stats(em.window_stats(em.normalize(x1))[None])
             p = torch.softmax(z, -1)[0].numpy()
             if r['prediction'] is None:
                 continue

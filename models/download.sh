@@ -27,7 +27,7 @@ USAGE
 }
 
 # name | repository | what it is
-MODELS='hubert-base-ls960|facebook/hubert-base-ls960|HuBERT base encoder (no emotion head): for models/train.py --mode frozen
+MODELS='hubert-base-ls960|facebook/hubert-base-ls960|HuBERT base encoder (no emotion head): for models/train_ravdess.py --mode frozen
 hubert-base-superb-er|superb/hubert-base-superb-er|HuBERT base + 4-class IEMOCAP emotion head (neu, hap, ang, sad): usable at once
 hubert-large-superb-er|superb/hubert-large-superb-er|HuBERT large + 4-class IEMOCAP emotion head: usable at once
 wav2vec2-xlsr-ravdess|ehcalabres/wav2vec2-lg-xlsr-en-speech-emotion-recognition|wav2vec2 large XLSR fine-tuned on RAVDESS, 8 classes'

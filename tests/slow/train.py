@@ -1,202 +1,139 @@
-#!/usr/bin/python3
-"""models/train.py end to end on a small RAVDESS subset (6 actors x 16
-files, one epoch): both modes export a model directory the C engine loads
-and agrees with (models/check_parity.py: same class on every file,
-probabilities within 1e-4), frozen mode leaves the encoder's weights as they
-were, and the rotation's pooled figures add up over its folds. Also: the
-training's own conv feature encoder (train.conv_features, a faster
-torchaudio FeatureExtractor) has the module's gradients, and
-torch_threads.set_threads reaches the OpenBLAS that torch's products run in.
-Needs python3-torch (skipped otherwise)."""
+"""models/train.py's and models/emotop_model.py's pieces against hand-computed values and
+independent references (needs python3-torch; slow suite):
+
+- the masked loss: equal to a cross entropy over the clip's own classes
+  with label smoothing spread over them only, and no gradient at all on
+  the masked logits (nEMO never teaches "never calm");
+- the batched model (padding, per-example reversed LSTM) equals nn.LSTM on
+  each example alone;
+- the metrics: restricted argmax, 3-class valence, weighted F1, ECE on
+  hand-made numbers; temperature fitting recovers a known temperature;
+- with ../shared/data: a two-step run on TurEV-DB exports a model that the
+  C engine computes as PyTorch does (models/check_parity.py --corpora).
+"""
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
-import threading
-import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'e2e'))
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'models'))
-from common import DATA, EMOTOP, FIX, check, finish, need_torch  # noqa: E402
+from common import DATA, EMOTOP, SRC, check, finish, need_torch  # noqa: E402
+
 need_torch()
 import numpy as np  # noqa: E402
-import st_write  # noqa: E402
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
 
-MODELS = os.path.join(HERE, '..', '..', 'models')
-PY = '/usr/bin/python3'
+sys.path.insert(0, os.path.join(SRC, 'models'))
+import corpora  # noqa: E402
+import emotop_model as em  # noqa: E402
+import train as mc  # noqa: E402
+import torch_threads  # noqa: E402
 
+torch_threads.set_threads(1)
+torch.manual_seed(0)
+L = corpora.LABELS
 
-def train(data, *args):
-    return subprocess.run([PY, os.path.join(MODELS, 'train.py'), '--data', data,
-                           '--emotop', EMOTOP, '--epochs', '1', '--crop', '1.0',
-                           '--batch', '8'] + list(args),
-                          capture_output=True, text=True)
+# masked loss
+logits = torch.randn(3, 8, requires_grad=True)
+y = torch.tensor([L.index('angry'), L.index('calm'), L.index('sad')])
+masks = torch.tensor([[l in corpora.CLASSES[c] for l in L] for c in ('nemo', 'turev', 'ravdess')])
+loss = mc.masked_ce(logits, y, masks, smoothing=0.1)
+ref = 0
+for b in range(3):
+    idx = [i for i in range(8) if masks[b, i]]
+    lp = F.log_softmax(logits[b, idx], -1)
+    q = torch.full((len(idx),), 0.1 / len(idx))
+    q[idx.index(int(y[b]))] += 0.9
+    ref = ref - (q * lp).sum() / 3
+check(abs(float(loss) - float(ref)) < 1e-6, 'masked loss = CE over the corpus classes',
+      (float(loss), float(ref)))
+loss.backward()
+g = logits.grad
+check(float(g[0, L.index('calm')]) == 0 and float(g[0, L.index('disgust')]) == 0 and
+      float(g[1, L.index('fearful')]) == 0,
+      'no gradient on the logits of classes a corpus does not have')
+check(float(g[2].abs().min()) > 0, 'RAVDESS clips reach every logit')
 
+# batched model == each example alone through nn.LSTM
+m = em.Model(em.encoder(), em.ARCH['hidden']).eval()
+xs = [torch.randn(n) * 0.1 for n in (16000, 23000, 30000)]
+with torch.no_grad():
+    alone = []
+    for x in xs:
+        h = m.enc.encoder(em.conv_features(m.enc.feature_extractor, x[None]))
+        yy, _ = m.lstm(h)
+        alone.append(m.classifier(yy.mean(1))[0])
+    Lm = max(len(x) for x in xs)
+    batch = m(torch.stack([F.pad(x, (0, Lm - len(x))) for x in xs]), [len(x) for x in xs])
+d = float((torch.stack(alone) - batch).abs().max())
+check(d < 1e-5, f'padded batch == nn.LSTM on each example alone (max diff {d:.1e})')
 
-def parity(model, data):
-    p = subprocess.run([PY, os.path.join(MODELS, 'check_parity.py'), '--model', model,
-                        '--data', data, '--emotop', EMOTOP, '--tol', '1e-4'],
-                       capture_output=True, text=True)
-    return p.returncode == 0, (p.stdout + p.stderr).strip().splitlines()[:1]
+# metrics on hand-made numbers
+It = corpora.Item
+items = [It('a', 'angry', 'turev:1', 'turev'), It('b', 'calm', 'turev:1', 'turev'),
+         It('c', 'happy', 'turev:1', 'turev'), It('d', 'sad', 'turev:1', 'turev')]
+lg = np.full((4, 8), -5.0)
+lg[0, L.index('angry')] = 3             # right
+lg[1, L.index('disgust')] = 4           # disgust is not TurEV's: restricted
+lg[1, L.index('calm')] = 2              # argmax picks calm (right)
+lg[2, L.index('sad')] = 3               # wrong; valence negative vs positive
+lg[3, L.index('fearful')] = 5           # not TurEV's ...
+lg[3, L.index('sad')] = 1               # ... restricted: sad (right)
+r = em.corpus_metrics(lg, items)['turev']
+check(abs(r['accuracy'] - 0.75) < 1e-9 and abs(r['accuracy_8'] - 0.25) < 1e-9,
+      'restricted 3/4, over all 8 labels 1/4', r)
+# valence: truth neg, neu, pos, neg; predicted (by summed probabilities)
+# neg, neg (disgust dominates), neg, neg -> negative: tp 2, fp 2, F1 4/6
+# (support 2), neutral 0 (support 1), positive 0 (1): weighted 1/3
+check(abs(r['valence_f1'] - 1 / 3) < 1e-6, 'valence weighted F1 by hand', r['valence_f1'])
+check(abs(em.weighted_f1(['n', 'n', 'p'], ['n', 'p', 'p'], ['n', 'p']) -
+          (2 * (2 / 3) + 1 * (2 / 3)) / 3) < 1e-9, 'weighted F1 by hand')
+probs = np.array([[0.9, 0.1], [0.6, 0.4], [0.8, 0.2], [0.7, 0.3]])
+truth = np.array([0, 1, 0, 0])
+# bins of 1/15: conf 0.9 (right), 0.6 (wrong), 0.8 (right), 0.7 (right),
+# each alone in its bin: ECE = (0.1 + 0.6 + 0.2 + 0.3) / 4
+check(abs(em.ece(probs, truth) - 0.3) < 1e-9, 'ECE by hand', em.ece(probs, truth))
 
+# temperature: labels drawn from softmax(z / 2.5) -> fitted T near 2.5
+g = torch.Generator().manual_seed(1)
+z = torch.randn(20000, 8, generator=g) * 4
+yt = torch.multinomial(torch.softmax(z / 2.5, -1), 1, generator=g)[:, 0]
+T = em.fit_temperature(z.numpy(), yt.numpy().tolist())
+check(abs(T - 2.5) < 0.15, f'temperature fit recovers 2.5 (got {T:.3f})')
 
-def conv_gradients():
-    """train.conv_features in float32 against torchaudio's own
-    FeatureExtractor in float64: outputs and parameter gradients. Debian's
-    torch 1.13 gets gelu_backward wrong for mixed strides; a conv_features
-    that ran into it had gradients off by factors of thousands."""
-    import torch
-    sys.path.insert(0, MODELS)
-    import train as T
-    for variant in ('large', 'base'):
-        torch.manual_seed(0)
-        fe = T.small_encoder(variant).feature_extractor
-        x = torch.randn(2, 4000)
-        fe.double().zero_grad()
-        ref_out = fe(x.double(), None)[0]
-        ref_out.pow(2).mean().backward()
-        ref = {n: p.grad.clone() for n, p in fe.named_parameters()}
-        fe.float().zero_grad()
-        out = T.conv_features(fe, x)
-        out.pow(2).mean().backward()
-        err = max(float((p.grad.double() - ref[n]).abs().max() / ref[n].abs().max())
-                  for n, p in fe.named_parameters())
-        check(float((out.double() - ref_out).abs().max()) < 1e-4 and err < 1e-4,
-              f'conv_features ({variant}): torchaudio\'s outputs and gradients '
-              '(float64) within 1e-4', f'largest relative gradient error {err:.2e}')
+# a tiny real run, exported, C == PyTorch
+if os.path.isdir(os.path.join(DATA, 'turev-db')):
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, 'run')
+        exp = os.path.join(tmp, 'model')
+        p = subprocess.run([sys.executable, os.path.join(SRC, 'models', 'train.py'),
+                            'run', '--out', out, '--corpora', 'turev', '--epochs', '1',
+                            '--steps', '2', '--pretrain', '2', '--export', exp,
+                            '--emotop', EMOTOP, '--cache', os.path.join(tmp, 'cache')],
+                           capture_output=True, text=True, timeout=1200)
+        check(p.returncode == 0 and os.path.exists(os.path.join(exp, 'model.safetensors')),
+              'a two-step TurEV-DB run exports a model', p.stderr[-800:])
+        res = json.load(open(os.path.join(out, 'results.json'))) if p.returncode == 0 else {}
+        check(set(res.get('test', {})) == {'turev', '_all'} and res['test']['turev']['n'] > 200,
+              'its results name the test speakers\' clips', res.get('n'))
+        cfg = json.load(open(os.path.join(exp, 'config.json'))) if p.returncode == 0 else {}
+        check(cfg.get('emotop_head', {}).get('temperature_folded') == res.get('temperature'),
+              'the fitted temperature is recorded in the config')
+        # parity on the TurEV-DB speaker the run tested on (273 files)
+        lst = os.path.join(tmp, 'test.tsv')
+        items, _ = corpora.read('turev', os.path.join(DATA, 'turev-db'))
+        with open(lst, 'w') as f:
+            for it in items:
+                if mc.split_of(it) == 'test':
+                    f.write(f'{it.path}\t{it.label}\n')
+        q = subprocess.run([sys.executable, os.path.join(SRC, 'models', 'check_parity.py'),
+                            '--model', exp, '--emotop', EMOTOP, '--corpora', 'turev'],
+                           capture_output=True, text=True, timeout=1200)
+        check(q.returncode == 0, 'C engine == PyTorch on every TurEV-DB file',
+              q.stdout[-600:] + q.stderr[-300:])
+else:
+    print('skip the training run: ../shared/data/turev-db not found')
 
-
-def blas_threads():
-    """torch_threads.set_threads(1) must reach the OpenBLAS instance torch
-    multiplies with: then a run of products leaves every thread but this one
-    idle, where set_threads(2) puts a second thread to work."""
-    import torch
-    import torch_threads
-    a = torch.randn(512, 512)
-    a @ a
-    with open('/proc/self/maps') as f:
-        if 'openblas' not in f.read():  # torch's own build says "generic"
-            print('note: torch\'s BLAS is not OpenBLAS; set_threads check skipped')
-            return
-
-    def others_ticks():
-        me, ticks = threading.get_native_id(), 0
-        for t in os.listdir('/proc/self/task'):
-            if int(t) != me:
-                with open(f'/proc/self/task/{t}/stat') as f:
-                    st = f.read().rsplit(')', 1)[1].split()
-                ticks += int(st[11]) + int(st[12])  # utime, stime
-        return ticks
-
-    def work():
-        time.sleep(0.5)  # let workers spinning from before go to sleep
-        t0 = others_ticks()
-        for _ in range(100):
-            a @ a
-        return others_ticks() - t0
-
-    n2 = torch_threads.set_threads(2)
-    w2 = work()
-    n1 = torch_threads.set_threads(1)
-    w1 = work()
-    check(n2 == 2 and n1 == 1 and w2 >= 5 and w1 <= 1,
-          'set_threads(1) keeps OpenBLAS to the calling thread',
-          f'OpenBLAS reports {n2} then {n1} threads; other threads used '
-          f'{w2} clock ticks at 2, {w1} at 1')
-
-
-def main():
-    conv_gradients()
-    blas_threads()
-    src = os.path.join(DATA, 'ravdess-16k')
-    if not os.path.isdir(src):
-        print('skipped: ../shared/data not found')
-        return 77
-    tmp = tempfile.mkdtemp()
-    data = os.path.join(tmp, 'data')
-    for actor in range(1, 7):
-        d = os.path.join(data, f'Actor_{actor:02d}')
-        os.makedirs(d)
-        names = sorted(os.listdir(os.path.join(src, f'Actor_{actor:02d}')))
-        for n in names[::3][:16]:
-            os.symlink(os.path.join(src, f'Actor_{actor:02d}', n), os.path.join(d, n))
-
-    # scratch mode: the small encoder + BiLSTM, trained end to end (with
-    # the optional augmentations, so that they run too)
-    out = os.path.join(tmp, 'scratch')
-    p = train(data, '--speed', '1', '--mask', '2,8,1,8', '--val-actors', '3',
-              '--test-actors', '4', '--export', out, '--results', os.path.join(tmp, 'scratch.json'))
-    check(p.returncode == 0 and 'epoch 1/1' in p.stdout, 'scratch mode trains and exports',
-          p.stderr[-500:])
-    if p.returncode == 0:
-        r = json.load(open(os.path.join(tmp, 'scratch.json')))
-        check(r['test']['actors'] == [4] and sum(map(sum, r['test']['confusion'])) == 16,
-              'test metrics cover the 16 files of the test actor')
-        ok, msg = parity(out, data)
-        check(ok, 'C engine agrees with PyTorch on the scratch export', msg)
-
-    # frozen mode: a given HF encoder stays as it was; only the head trains
-    out = os.path.join(tmp, 'frozen')
-    enc = os.path.join(FIX, 'hubert-tiny-base')
-    p = train(data, '--mode', 'frozen', '--encoder', enc, '--val-actors', '3',
-              '--test-actors', '4', '--export', out)
-    check(p.returncode == 0, 'frozen mode trains and exports', p.stderr[-500:])
-    if p.returncode == 0:
-        a = st_write.load(os.path.join(enc, 'model.safetensors'))
-        b = st_write.load(os.path.join(out, 'model.safetensors'))
-        same = all(np.array_equal(a[k], b[k]) for k in a if k in b)
-        check(same and 'lstm.weight_ih_l0' in b and 'classifier.weight' in b,
-              'frozen export: encoder weights unchanged, head added')
-        ok, msg = parity(out, data)
-        check(ok, 'C engine agrees with PyTorch on the frozen export', msg)
-    p = train(data, '--mode', 'frozen')
-    check(p.returncode != 0 and '--encoder' in p.stderr,
-          'frozen mode without an encoder says what is missing', p.stderr[-300:])
-
-    # rotation: two folds in two processes; pooled figures add up
-    res = os.path.join(tmp, 'rot', 'rotation.json')
-    os.makedirs(os.path.dirname(res))
-    exp = os.path.join(tmp, 'rot', 'model')
-    p = train(data, '--rotate', '--folds', '2', '--jobs', '2',
-              '--results', res, '--export', exp)
-    check(p.returncode == 0 and 'mean acc' in p.stdout, 'rotation runs its folds',
-          p.stdout[-300:] + p.stderr[-500:])
-    if p.returncode == 0:
-        r = json.load(open(res))
-        folds = r['folds']
-        check([f['test'] for f in folds] == [[1, 2], [3, 4]] and
-              [f['val'] for f in folds] == [[3, 4], [5, 6]],
-              'rotation: each actor pair tested once, the next pair validates')
-        check(all(len(f['test_curve']) == 1 and f['test_curve'][-1] == f['accuracy']
-                  and len(f['val_curve']) == 1
-                  and f['val_curve'][f['best_val_epoch'] - 1] == max(f['val_curve'])
-                  and f['test_curve'][f['best_val_epoch'] - 1] == f['accuracy_at_best_val']
-                  for f in folds), 'test and validation accuracy recorded after every epoch')
-        check(abs(r['mean_accuracy'] - np.mean([f['accuracy'] for f in folds])) < 1e-12
-              and r['best_accuracy'] == max(f['accuracy'] for f in folds),
-              'mean and best fold accuracy')
-        cm = np.array(r['pooled']['confusion'])
-        check(cm.sum() == 64 and (cm == np.sum([f['confusion'] for f in folds], 0)).all(),
-              'pooled confusion covers every file once')
-        check(abs(r['pooled']['WA'] - np.trace(cm) / 64) < 1e-12, 'pooled WA')
-        t = json.load(open(os.path.join(exp, 'training.json')))
-        check(t['mean_accuracy'] == r['mean_accuracy'] and len(t['folds']) == 2,
-              'rotation then exports a model whose training.json has the rotation')
-        ok, msg = parity(exp, data)
-        check(ok, 'C engine agrees with PyTorch on the rotation export', msg)
-    p = train(data, '--test-actors', '1,2,3', '--val-actors', '4,5,6')
-    check(p.returncode != 0 and 'no training actors' in p.stderr,
-          'no actors left to train on: a clear error', p.stderr[-300:])
-    rc = finish()
-    if rc == 0:
-        shutil.rmtree(tmp)
-    else:
-        print('kept', tmp)
-    return rc
-
-
-if __name__ == '__main__':
-    sys.exit(main())
+sys.exit(finish())
