@@ -169,11 +169,7 @@ static int parse_live(int argc, char **argv, struct live_opts *o)
 		case OPT_NOTE: o->note = optarg; break;
 		case OPT_TRUTH: o->truth_path = optarg; break;
 		case 'h':
-			fputs(live_help, stdout);
-			fputs(session_options_help, stdout);
-			fputs(precision_help, stdout);
-			fputs(reuse_help, stdout);
-			fputs(vad_options_help, stdout);
+			print_session_help(live_help);
 			return 0;
 		default: return EXIT_USAGE;
 		}

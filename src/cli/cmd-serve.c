@@ -776,11 +776,7 @@ static int parse_serve(int argc, char **argv, struct serve *S)
 						   "not '%s'", optarg);
 			break;
 		case 'h':
-			fputs(serve_help, stdout);
-			fputs(session_options_help, stdout);
-			fputs(precision_help, stdout);
-			fputs(reuse_help, stdout);
-			fputs(vad_options_help, stdout);
+			print_session_help(serve_help);
 			return 0;
 		default: return EXIT_USAGE;
 		}

@@ -7,7 +7,7 @@
 
 #include "cli/session-opts.h"
 
-const char session_options_help[] =
+static const char session_options_help[] =
 	"  -d, --device ID|NAME  input device: index or part of its name ('emotop devices')\n"
 	"  -i, --input FILE      play FILE in real time instead of a device\n"
 	"  -m, --model DIR       model directory (default: $EMOTOP_MODEL or the shipped model)\n"
@@ -22,6 +22,15 @@ const char session_options_help[] =
 	"      --smoothing A     moving-average weight of the newest window (default 0.5)\n"
 	"      --resample Q      libsamplerate quality: best, medium, fast (default fast)\n"
 	"  -t, --threads N       OpenBLAS threads for the model (default 2)\n";
+
+void print_session_help(const char *own)
+{
+	fputs(own, stdout);
+	fputs(session_options_help, stdout);
+	fputs(precision_help, stdout);
+	fputs(reuse_help, stdout);
+	fputs(vad_options_help, stdout);
+}
 
 void session_opts_init(struct session_opts *o)
 {

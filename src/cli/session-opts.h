@@ -40,7 +40,8 @@ enum { OPT_SESSION_BASE = OPT_CLI_BASE + 40 };
 	REUSE_LONG_OPTION,                                                    \
 	VAD_LONG_OPTIONS
 #define SESSION_SHORT_OPTIONS "d:i:m:l:r:t:"
-extern const char session_options_help[];
+/* Prints a session command's --help: its own lines, then the shared ones. */
+void print_session_help(const char *own);
 
 /* 1 when c was one of the session options (and valid), 0 when it is not
  * one of them, or minus the usage error's exit status. */
