@@ -342,14 +342,17 @@ def select(items, corpora_, splits):
     return [it for it in items if it.corpus in corpora_ and split_of(it) in splits]
 
 
-def protocol_sets(labelled, names, leave_out='', val_corpus=''):
+def protocol_sets(labelled, names, leave_out='', val_corpus='', only_train=None):
     """(training corpora, train, validation, test items) of one run of the
     protocol: held-out speakers of every corpus, or with leave_out every
     speaker (but the demo's) of that corpus as the test set. val_corpus:
     a corpus kept out of training whose every speaker validates, beside the
-    validation speakers of the training corpora."""
+    validation speakers of the training corpora. only_train: train on the
+    training speakers of these corpora alone, validate and test as without
+    it (a lever measured on the same validation)."""
     train_c = [c for c in names if c not in (leave_out, val_corpus) and corpora.CLASSES[c]]
-    tr = select(labelled, train_c, {'train'})
+    tr = select(labelled, [c for c in train_c if not only_train or c in only_train],
+                {'train'})
     va = select(labelled, train_c, {'val'})
     if val_corpus:
         # every speaker of it; TESS's 2,800 words: every fourth (700), enough
@@ -383,9 +386,11 @@ def run(a):
     audio = load_audio(items, a.emotop, a.cache)
     labelled = [it for it in items if it.label is not None]
     vc = val_corpus_for(a.leave_out, a.val_corpus) if a.val_corpus in names else ''
-    train_c, tr, va, te = protocol_sets(labelled, names, a.leave_out, vc)
-    log(f'train {len(tr)} clips ({", ".join(train_c)}), val {len(va)}'
-        + (f' (speakers of those and all of {vc})' if vc else '') + f', test {len(te)}'
+    train_c, tr, va, te = protocol_sets(labelled, names, a.leave_out, vc,
+                                        a.only_train.split(',') if a.only_train else None)
+    log(f'train {len(tr)} clips ({", ".join(sorted({it.corpus for it in tr}))}), '
+        f'val {len(va)}' + (f' (speakers of {", ".join(train_c)} and all of {vc})'
+                             if vc else '') + f', test {len(te)}'
         + (f' (left out: {a.leave_out})' if a.leave_out else ''))
     model = Model(encoder(), ARCH['hidden'])
     model.time_mask = a.time_mask
@@ -476,7 +481,7 @@ def run(a):
     res = {'command': ' '.join(sys.argv), 'arch': ARCH, 'splits': SPLITS,
            'train_corpora': train_c, 'leave_out': a.leave_out, 'val_corpus': vc,
            'stats_branch': stats is not None, 'adversary': a.adversary,
-           'time_mask': a.time_mask,
+           'time_mask': a.time_mask, 'only_train': a.only_train,
            'best_epoch': best['epoch'], 'fusion_weight': w, 'val_curve': best['curve'],
            'n': {'train': len(tr), 'val': len(va), 'test': len(te)}}
     outs = {}
@@ -631,6 +636,9 @@ def main():
     ap.add_argument('--pretrain', type=int, default=1500,
                     help='log-mel pretraining steps for the front end (0: none)')
     ap.add_argument('--no-augment', action='store_true')
+    ap.add_argument('--only-train', default='',
+                    help='train on these corpora\'s training speakers only (validation '
+                         'and test unchanged): the fewer-corpora lever')
     ap.add_argument('--time-mask', type=float, default=0.0,
                     help='share of frames masked in training (SpecAugment time masks)')
     ap.add_argument('--seed', type=int, default=0)

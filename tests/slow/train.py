@@ -103,6 +103,20 @@ yt = torch.multinomial(torch.softmax(z / 2.5, -1), 1, generator=g)[:, 0]
 T = em.fit_temperature(z.numpy(), yt.numpy().tolist())
 check(abs(T - 2.5) < 0.15, f'temperature fit recovers 2.5 (got {T:.3f})')
 
+# the protocol's sets: --only-train changes what trains, not what validates
+# or tests
+It = corpora.Item
+fake = [It(f'/x/{c}{s}{k}', 'angry', f'{c}:{s}', c)
+        for c, spk in (('ravdess', ['02', '17', '19']), ('nemo', ['AA0', 'KD0', 'IC0']),
+                       ('tess', ['OAF', 'YAF']))
+        for s in spk for k in range(4)]
+full = mc.protocol_sets(fake, ['ravdess', 'nemo', 'tess'], '', 'tess')
+only = mc.protocol_sets(fake, ['ravdess', 'nemo', 'tess'], '', 'tess', ['ravdess'])
+check(full[2] == only[2] and full[3] == only[3] and
+      {it.corpus for it in only[1]} == {'ravdess'} and
+      {it.corpus for it in full[1]} == {'ravdess', 'nemo'},
+      '--only-train: fewer training corpora, the same validation and test sets')
+
 # a tiny real run, exported, C == PyTorch
 if os.path.isdir(os.path.join(DATA, 'turev-db')):
     with tempfile.TemporaryDirectory() as tmp:
