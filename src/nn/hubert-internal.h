@@ -34,5 +34,11 @@ enum emo_precision emo_hubert_precision(const struct emo_hubert *h);
 
 void emo_hubert_destroy(struct emo_hubert *h);
 
+/* emo_hubert_state_create with the feature encoder run chunk_frames output
+ * frames at a time (the default is 128; tests force other sizes, and
+ * INT_MAX runs a window in one piece). */
+int emo_hubert_state_create_chunked(const struct emo_hubert *h, int max_samples,
+				    int chunk_frames, struct emo_hubert_state **out);
+
 
 #endif

@@ -80,8 +80,14 @@ struct emo_hubert_state {
 	size_t bytes;
 	float *arena; /* every buffer below, 64-byte aligned */
 	float *norm_in;      /* (max_samples): the normalised window (do_normalize) */
-	float *conv_a, *conv_b; /* (T_i, C_i): conv layers' outputs, ping-pong */
-	float *conv_scratch; /* im2col rows of one conv layer */
+	/* The feature encoder runs over chunk_frames output frames at a time
+	 * (a chunk's samples, through every conv layer), so its activations
+	 * take a chunk's room, not the window's: at 10 s, HuBERT-base's first
+	 * conv alone outputs 64 MB. */
+	int chunk_frames;
+	float *conv_a, *conv_b; /* (T_i, C_i) of a chunk: conv layers' outputs,
+				   ping-pong; conv_a is also (T, C) scratch */
+	float *conv_scratch; /* im2col rows of one conv layer of a chunk */
 	/* conv features of the last window, (max_frames, C): frame j of the
 	 * caller's stream is row j - fc_first (emo_hubert_forward_at) */
 	float *fcache;
@@ -641,8 +647,19 @@ static bool im2col_product(const struct emo_hubert *h, int i)
 	return (h->precision == EMO_PRECISION_BF16 && i > 0) || frame_local(h);
 }
 
+/* Output frames of the feature encoder per chunk: 2.56 s of audio, so the
+ * live windows (2 s) run in one; with HuBERT-base's first conv 16 MB of
+ * activations at most, whatever the window. */
+enum { CONV_CHUNK_FRAMES = 128 };
+
 int emo_hubert_state_create(const struct emo_hubert *h, int max_samples,
 			    struct emo_hubert_state **out)
+{
+	return emo_hubert_state_create_chunked(h, max_samples, CONV_CHUNK_FRAMES, out);
+}
+
+int emo_hubert_state_create_chunked(const struct emo_hubert *h, int max_samples,
+				    int chunk_frames, struct emo_hubert_state **out)
 {
 	if (!out)
 		return -EINVAL;
@@ -667,10 +684,14 @@ int emo_hubert_state_create(const struct emo_hubert *h, int max_samples,
 	}
 	s->max_samples = max_samples;
 	s->max_frames = T;
+	s->chunk_frames = chunk_frames < 1 ? 1 : chunk_frames;
 	const size_t H = (size_t)c->hidden_size;
 
+	/* a chunk's samples: chunk_frames output frames' worth */
 	size_t conv_max = 0, conv_scr = 0;
 	int t = max_samples;
+	if (s->chunk_frames < T)
+		t = (s->chunk_frames - 1) * emo_hubert_hop(h) + emo_hubert_receptive_field(h);
 	for (int i = 0; i < c->num_conv; i++) {
 		const struct conv_layer *cl = &h->conv[i];
 		int to = emo_ops_conv1d_out_len(t, cl->k, cl->s, 0);
@@ -687,9 +708,11 @@ int emo_hubert_state_create(const struct emo_hubert *h, int max_samples,
 	size_t pos_scr = emo_ops_conv1d_scratch(T, (int)H, c->pos_conv_kernel, 1,
 						c->pos_conv_kernel / 2,
 						c->pos_conv_groups);
+	/* conv_a is also the feature projection's (T, C) scratch */
+	size_t feat_tc = (size_t)T * c->conv_dim[c->num_conv - 1];
 	size_t sizes[] = {
 		c->do_normalize ? (size_t)max_samples : 0, /* norm_in */
-		conv_max, conv_max, conv_scr,
+		conv_max > feat_tc ? conv_max : feat_tc, conv_max, conv_scr,
 		(size_t)(c->num_layers + 1) * T * H, /* hs */
 		(size_t)T * c->conv_dim[c->num_conv - 1], /* fcache */
 		3 * T * H, T * H, T * H, T * H, T * H, /* qkv attn_ctx branch normed pre_final */
@@ -826,6 +849,105 @@ static int take_cached(const struct emo_hubert *h, struct emo_hubert_state *s,
 	return k;
 }
 
+/* Conv layer i over tin input frames x (tin, cin) into y (tout, cout),
+ * before its norm: one product over overlapping rows where the linear
+ * layer can, over an im2col copy where it must, else emo_ops_conv1d. */
+static void conv_layer(const struct emo_hubert *h, struct emo_hubert_state *s, int i,
+		       float *y, const float *x, int tin, int tout)
+{
+	const struct conv_layer *cl = &h->conv[i];
+	bool done = emo_linear_try(cl->lin, s->lctx, y, cl->cout, x, cl->s * cl->cin, tout);
+	if (!done && im2col_product(h, i)) {
+		emo_ops_im2col(s->conv_scratch, x, tin, cl->cin, tout, cl->k, cl->s, 0, 0, 1);
+		done = emo_linear_try(cl->lin, s->lctx, y, cl->cout, s->conv_scratch,
+				      cl->k * cl->cin, tout);
+	}
+	if (!done)
+		emo_ops_conv1d(y, x, cl->w, cl->b, s->conv_scratch, tin, cl->cin, tout,
+			       cl->cout, cl->k, cl->s, 0, 1);
+	stage(s, EMO_STAGE_CONV, 2.0 * tout * cl->cout * cl->k * cl->cin);
+}
+
+/* The per-channel statistics over time of the first conv's output on all
+ * n samples of x (HuBERT-base's GroupNorm), gathered a chunk at a time in
+ * frame order: the same sums emo_ops_groupnorm makes over the whole
+ * output, so the result is the one an unchunked run gets. Into scale and
+ * shift (C0 each). */
+static void first_conv_norm(const struct emo_hubert *h, struct emo_hubert_state *s,
+			    const float *x, int n, float *mean, float *scale, float *shift)
+{
+	const struct conv_layer *cl = &h->conv[0];
+	const int C0 = cl->cout, tout = emo_ops_conv1d_out_len(n, cl->k, cl->s, 0);
+	/* first-conv frames per chunk: what a chunk of chunk_frames outputs needs */
+	const int step = emo_ops_conv1d_out_len((s->chunk_frames - 1) * emo_hubert_hop(h) +
+						emo_hubert_receptive_field(h), cl->k, cl->s, 0);
+	double *acc = calloc(2 * (size_t)C0, sizeof *acc);
+	if (!acc)
+		abort(); /* 8 KiB per channel pair: not worth a failure path */
+	for (int pass = 0; pass < 2; pass++) {
+		for (int o = 0; o < tout; o += step) {
+			int m = tout - o < step ? tout - o : step;
+			conv_layer(h, s, 0, s->conv_a, x + (size_t)o * cl->s * cl->cin,
+				   (m - 1) * cl->s + cl->k, m);
+			if (pass == 0)
+				emo_ops_channel_sum(s->conv_a, m, C0, acc);
+			else
+				emo_ops_channel_sqdev(s->conv_a, m, C0, mean, acc + C0);
+		}
+		emo_ops_channel_norm_fold(pass ? NULL : acc, pass ? acc + C0 : NULL, tout, C0,
+					  cl->ln_g, cl->ln_b, h->cfg.layer_norm_eps, mean, scale,
+					  shift);
+	}
+	free(acc);
+}
+
+/* The feature encoder: frames 0..nf-1 of samples x (tin of them) into out
+ * (nf, C), chunk_frames at a time; each chunk runs its own samples (the
+ * receptive field of its frames) through every layer. */
+static void feature_encoder(const struct emo_hubert *h, struct emo_hubert_state *s,
+			    const float *x, int tin, float *out, int nf)
+{
+	const struct emo_hubert_config *c = &h->cfg;
+	const int hop = emo_hubert_hop(h), rf = emo_hubert_receptive_field(h);
+	const int C = c->conv_dim[c->num_conv - 1], C0 = h->conv[0].cout;
+	const float eps = c->layer_norm_eps;
+	enum { MAXC = 4096 };
+	float mean[MAXC], scale[MAXC], shift[MAXC];
+	/* GroupNorm statistics span the whole window: gathered first, when
+	 * the window takes more than one chunk */
+	const bool chunked = nf > s->chunk_frames, global_norm = !c->feat_norm_layer;
+	if (chunked && global_norm) {
+		assert(C0 <= MAXC);
+		first_conv_norm(h, s, x, tin, mean, scale, shift);
+	}
+	float *bufs[2] = {s->conv_a, s->conv_b};
+	for (int f0 = 0; f0 < nf; f0 += s->chunk_frames) {
+		int f1 = f0 + s->chunk_frames < nf ? f0 + s->chunk_frames : nf;
+		const float *cx = x + (size_t)f0 * hop;
+		int cin_n = chunked ? (f1 - 1 - f0) * hop + rf : tin;
+		for (int i = 0; i < c->num_conv; i++) {
+			const struct conv_layer *cl = &h->conv[i];
+			int tout = emo_ops_conv1d_out_len(cin_n, cl->k, cl->s, 0);
+			/* the last layer writes straight into the output */
+			float *y = i == c->num_conv - 1 ? out + (size_t)f0 * C : bufs[i & 1];
+			conv_layer(h, s, i, y, cx, cin_n, tout);
+			if (c->feat_norm_layer)
+				emo_ops_layernorm(y, y, cl->ln_g, cl->ln_b, tout, cl->cout, eps);
+			else if (i == 0 && chunked)
+				emo_ops_channel_affine(y, y, tout, cl->cout, scale, shift);
+			else if (i == 0) /* one group per channel, over time */
+				emo_ops_groupnorm(y, y, cl->ln_g, cl->ln_b, tout, cl->cout,
+						  cl->cout, eps);
+			stage(s, EMO_STAGE_NORM, 0);
+			emo_ops_gelu(y, (size_t)tout * cl->cout);
+			stage(s, EMO_STAGE_GELU, 0);
+			cx = y;
+			cin_n = tout;
+		}
+		assert(cin_n == f1 - f0);
+	}
+}
+
 int emo_hubert_forward(const struct emo_hubert *h, struct emo_hubert_state *s,
 		       const float *samples, int n)
 {
@@ -864,36 +986,8 @@ int emo_hubert_forward_at(const struct emo_hubert *h, struct emo_hubert_state *s
 	s->computed += T - k;
 	x += (size_t)k * emo_hubert_hop(h);
 	int tin = n - k * emo_hubert_hop(h);
-	float *bufs[2] = {s->conv_a, s->conv_b};
-	for (int i = 0; i < c->num_conv && k < T; i++) {
-		const struct conv_layer *cl = &h->conv[i];
-		int tout = emo_ops_conv1d_out_len(tin, cl->k, cl->s, 0);
-		/* the last layer writes straight into the cache */
-		float *y = i == c->num_conv - 1 ? s->fcache + (size_t)k * C : bufs[i & 1];
-		bool done = emo_linear_try(cl->lin, s->lctx, y, cl->cout, x,
-					   cl->s * cl->cin, tout);
-		if (!done && im2col_product(h, i)) {
-			emo_ops_im2col(s->conv_scratch, x, tin, cl->cin, tout, cl->k,
-				       cl->s, 0, 0, 1);
-			done = emo_linear_try(cl->lin, s->lctx, y, cl->cout, s->conv_scratch,
-					      cl->k * cl->cin, tout);
-		}
-		if (!done)
-			emo_ops_conv1d(y, x, cl->w, cl->b, s->conv_scratch, tin, cl->cin,
-				       tout, cl->cout, cl->k, cl->s, 0, 1);
-		stage(s, EMO_STAGE_CONV, 2.0 * tout * cl->cout * cl->k * cl->cin);
-		if (c->feat_norm_layer)
-			emo_ops_layernorm(y, y, cl->ln_g, cl->ln_b, tout, cl->cout, eps);
-		else if (i == 0) /* one group per channel, over time */
-			emo_ops_groupnorm(y, y, cl->ln_g, cl->ln_b, tout, cl->cout,
-					  cl->cout, eps);
-		stage(s, EMO_STAGE_NORM, 0);
-		emo_ops_gelu(y, (size_t)tout * cl->cout);
-		stage(s, EMO_STAGE_GELU, 0);
-		x = y;
-		tin = tout;
-	}
-	assert(k == T || tin == T - k);
+	if (k < T)
+		feature_encoder(h, s, x, tin, s->fcache + (size_t)k * C, T - k);
 	s->fc_first = origin >= 0 && origin % emo_hubert_hop(h) == 0 ?
 			      origin / emo_hubert_hop(h) : -1;
 	s->fc_n = T;

@@ -314,6 +314,52 @@ void emo_ops_layernorm_naive(float *y, const float *x, const float *gamma,
 }
 
 EMO_CLONES
+void emo_ops_channel_sum(const float *x, int T, int C, double *sum)
+{
+	for (int t = 0; t < T; t++) {
+		const float *xr = x + (size_t)t * C;
+		for (int c = 0; c < C; c++)
+			sum[c] += xr[c];
+	}
+}
+
+void emo_ops_channel_sqdev(const float *x, int T, int C, const float *mean, double *ss)
+{
+	for (int t = 0; t < T; t++) {
+		const float *xr = x + (size_t)t * C;
+		for (int c = 0; c < C; c++) {
+			double d = xr[c] - mean[c];
+			ss[c] += d * d;
+		}
+	}
+}
+
+void emo_ops_channel_norm_fold(const double *sum, const double *ss, double n, int C,
+			       const float *gamma, const float *beta, float eps,
+			       float *mean, float *scale, float *shift)
+{
+	for (int c = 0; c < C; c++) {
+		if (sum)
+			mean[c] = (float)(sum[c] / n);
+		if (ss) { /* fold the affine into one scale and shift */
+			float rstd = (float)(1.0 / sqrt(ss[c] / n + eps));
+			scale[c] = rstd * gamma[c];
+			shift[c] = beta[c] - mean[c] * scale[c];
+		}
+	}
+}
+
+void emo_ops_channel_affine(float *y, const float *x, int T, int C, const float *scale,
+			    const float *shift)
+{
+	for (int t = 0; t < T; t++) {
+		const float *xr = x + (size_t)t * C;
+		float *yr = y + (size_t)t * C;
+		for (int c = 0; c < C; c++)
+			yr[c] = xr[c] * scale[c] + shift[c];
+	}
+}
+
 void emo_ops_groupnorm(float *y, const float *x, const float *gamma,
 		       const float *beta, int T, int C, int groups, float eps)
 {
@@ -327,50 +373,34 @@ void emo_ops_groupnorm(float *y, const float *x, const float *gamma,
 	assert(groups <= MAXG);
 	for (int g = 0; g < groups; g++)
 		sum[g] = ss[g] = 0.0;
-	/* one group per channel (HuBERT's first conv) is the common case:
-	 * without the c / cg per element its loops vectorise */
+	double n = (double)T * cg;
+	if (cg == 1) {
+		/* one group per channel (HuBERT's first conv), the common case:
+		 * the pieces above, whose loops vectorise */
+		float scale[MAXG], shift[MAXG];
+		emo_ops_channel_sum(x, T, C, sum);
+		emo_ops_channel_norm_fold(sum, NULL, n, C, gamma, beta, eps, mean, NULL, NULL);
+		emo_ops_channel_sqdev(x, T, C, mean, ss);
+		emo_ops_channel_norm_fold(NULL, ss, n, C, gamma, beta, eps, mean, scale, shift);
+		emo_ops_channel_affine(y, x, T, C, scale, shift);
+		return;
+	}
 	for (int t = 0; t < T; t++) {
 		const float *xr = x + (size_t)t * C;
-		if (cg == 1)
-			for (int c = 0; c < C; c++)
-				sum[c] += xr[c];
-		else
-			for (int c = 0; c < C; c++)
-				sum[c / cg] += xr[c];
+		for (int c = 0; c < C; c++)
+			sum[c / cg] += xr[c];
 	}
-	double n = (double)T * cg;
 	for (int g = 0; g < groups; g++)
 		mean[g] = (float)(sum[g] / n);
 	for (int t = 0; t < T; t++) {
 		const float *xr = x + (size_t)t * C;
-		if (cg == 1)
-			for (int c = 0; c < C; c++) {
-				double d = xr[c] - mean[c];
-				ss[c] += d * d;
-			}
-		else
-			for (int c = 0; c < C; c++) {
-				double d = xr[c] - mean[c / cg];
-				ss[c / cg] += d * d;
-			}
+		for (int c = 0; c < C; c++) {
+			double d = xr[c] - mean[c / cg];
+			ss[c / cg] += d * d;
+		}
 	}
 	for (int g = 0; g < groups; g++)
 		rstd[g] = (float)(1.0 / sqrt(ss[g] / n + eps));
-	if (cg == 1) {
-		/* fold the affine into one scale and shift per channel */
-		float scale[MAXG], shift[MAXG];
-		for (int c = 0; c < C; c++) {
-			scale[c] = rstd[c] * gamma[c];
-			shift[c] = beta[c] - mean[c] * scale[c];
-		}
-		for (int t = 0; t < T; t++) {
-			const float *xr = x + (size_t)t * C;
-			float *yr = y + (size_t)t * C;
-			for (int c = 0; c < C; c++)
-				yr[c] = xr[c] * scale[c] + shift[c];
-		}
-		return;
-	}
 	for (int t = 0; t < T; t++) {
 		const float *xr = x + (size_t)t * C;
 		float *yr = y + (size_t)t * C;

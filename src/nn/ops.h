@@ -84,6 +84,20 @@ void emo_ops_groupnorm(float *y, const float *x, const float *gamma,
 void emo_ops_groupnorm_naive(float *y, const float *x, const float *gamma,
 			     const float *beta, int T, int C, int groups,
 			     float eps);
+/* The one-group-per-channel GroupNorm in pieces, for x that comes in
+ * blocks of frames (the encoder's first conv, computed a chunk at a time):
+ * add each block's per-channel sums, then, with the mean, its squared
+ * deviations; emo_ops_channel_norm_fold turns the totals over T frames
+ * into a scale and shift per channel, emo_ops_channel_affine applies them.
+ * Over the blocks of x in order, the same arithmetic as emo_ops_groupnorm
+ * with groups == C, bit for bit. */
+void emo_ops_channel_sum(const float *x, int T, int C, double *sum);
+void emo_ops_channel_sqdev(const float *x, int T, int C, const float *mean, double *ss);
+void emo_ops_channel_norm_fold(const double *sum, const double *ss, double n, int C,
+			       const float *gamma, const float *beta, float eps,
+			       float *mean, float *scale, float *shift);
+void emo_ops_channel_affine(float *y, const float *x, int T, int C, const float *scale,
+			    const float *shift);
 
 /* In place: x = x * Φ(x), the exact (erf) GELU PyTorch uses by default. */
 void emo_ops_gelu(float *x, size_t n);

@@ -8,6 +8,7 @@
  * absolute there; in the pre-norm residual stream (large) they grow with
  * depth and the bound grows with their RMS. */
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -233,6 +234,39 @@ static void check_dir(const char *dir)
 			t_close(what, emo_hubert_hidden(s, l), r, TH, tol, 0);
 		}
 	}
+	/* the feature encoder a chunk at a time gives what one piece gives,
+	 * for chunks down to one frame (a base encoder's GroupNorm statistics
+	 * are gathered over the whole window first): bit for bit where the
+	 * products' rows do not depend on their count, else within 1e-5 */
+	const struct emo_tensor *in3 = emo_safetensors_find(ref, "input.3s");
+	struct emo_hubert_state *whole = NULL;
+	CHECK_EQ_INT(emo_hubert_state_create_chunked(h, 48000, INT_MAX, &whole), 0);
+	if (in3 && whole) {
+		int T0 = emo_hubert_forward(h, whole, in3->data, (int)in3->numel);
+		static const int chunks[] = {1, 7, 64, 148};
+		for (size_t ci = 0; ci < sizeof chunks / sizeof *chunks; ci++) {
+			struct emo_hubert_state *cs = NULL;
+			CHECK_EQ_INT(emo_hubert_state_create_chunked(h, 48000, chunks[ci], &cs), 0);
+			if (!cs)
+				continue;
+			CHECK_EQ_INT(emo_hubert_forward(h, cs, in3->data, (int)in3->numel), T0);
+			size_t TH = (size_t)T0 * cfg.hidden_size;
+			for (int l = 0; l <= cfg.num_layers; l++) {
+				char what[64];
+				snprintf(what, sizeof what, "chunks of %d frames, layer %d",
+					 chunks[ci], l);
+				if (emo_hubert_streams_exactly(h))
+					CHECK(!memcmp(emo_hubert_hidden(cs, l), emo_hubert_hidden(whole, l),
+						      TH * sizeof(float)));
+				else
+					t_close(what, emo_hubert_hidden(cs, l),
+						emo_hubert_hidden(whole, l), TH, 1e-5f, 0);
+			}
+			emo_hubert_state_destroy(cs);
+		}
+	}
+	emo_hubert_state_destroy(whole);
+
 	/* bf16 (where the CPU and the build have it): close to the
 	 * reference, not equal to fp32 (so bf16 really ran). The bound is
 	 * bfloat16's: 8 significant bits per operand, summed over K. */
