@@ -6,7 +6,7 @@
  * receives the session log's own records as they are written, plus serve's
  * "hello", "stats", "status" and "error" messages (man emotop, SERVE).
  *
- * Threads: this one runs the network loop (serve-net.c) and, every 10 ms,
+ * Threads: this one runs the network loop (serve-net.c) and, every 4 ms,
  * drains the stream's events into the log file and to the clients; the
  * stream's analysis thread; the capture thread of a device or file
  * source; one worker for an uploaded file's analysis. The loop never waits

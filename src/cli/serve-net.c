@@ -14,7 +14,9 @@
 #include "cli/serve-net.h"
 #include "cli/web.h"
 
-enum { QUEUE_CAP = 1024, WRITE_CHUNK = 16384 };
+/* TICK_MS: how often the loop drains the stream's events (and checks the
+ * clients): at most this much is added to a window's way to the page */
+enum { QUEUE_CAP = 1024, WRITE_CHUNK = 16384, TICK_MS = 4 };
 
 /* The Content-Security-Policy of every response: the page's own script,
  * style and socket, nothing inline, nothing from elsewhere, no framing. */
@@ -606,7 +608,7 @@ static void on_tick(lws_sorted_usec_list_t *sul)
 		}
 	}
 	if (!n->stop)
-		lws_sul_schedule(n->ctx, 0, &n->sul, on_tick, 10 * LWS_US_PER_MS);
+		lws_sul_schedule(n->ctx, 0, &n->sul, on_tick, TICK_MS * LWS_US_PER_MS);
 }
 
 static void lws_log(int level, const char *line)
@@ -673,7 +675,7 @@ int net_port(const struct net *n) { return n->port; }
 
 void net_run(struct net *n)
 {
-	lws_sul_schedule(n->ctx, 0, &n->sul, on_tick, 10 * LWS_US_PER_MS);
+	lws_sul_schedule(n->ctx, 0, &n->sul, on_tick, TICK_MS * LWS_US_PER_MS);
 	while (!n->stop)
 		if (lws_service(n->ctx, 0) < 0)
 			break;

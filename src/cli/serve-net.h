@@ -55,7 +55,7 @@ struct net_handlers {
 	 * net_respond(), now or from a later tick. */
 	void (*post)(void *ud, struct net_request *r, const char *route, const char *name,
 		     int fd, size_t n);
-	/* Every 10 ms on the loop's thread. */
+	/* Every few milliseconds (TICK_MS) on the loop's thread. */
 	void (*tick)(void *ud);
 };
 

@@ -5,6 +5,7 @@ producer, slow and idle clients. A raw WebSocket client (wsclient.py)
 sends what a browser never would. The page in a real browser:
 serve_browser.py."""
 import array
+import atexit
 import json
 import os
 import re
@@ -32,6 +33,7 @@ class Server:
         self.p = subprocess.Popen([EMOTOP, 'serve', '--listen', '127.0.0.1:0', '-t', '1',
                                    *args], cwd=cwd, env=e, stderr=subprocess.PIPE,
                                   stdout=subprocess.PIPE, text=True)
+        atexit.register(self.p.kill)  # a check that raised leaves no server behind
         self.err = []
         line = self.p.stderr.readline()
         self.err.append(line)

@@ -17,6 +17,7 @@ windows within one, each starting within 0.1 s of its counterpart, the
 same top label on at least 80 % of them, and probabilities within 0.25
 (max abs) of the counterpart's, 0.08 on average (measured over runs:
 max 0.0001-0.15, mean 0.0001-0.06)."""
+import atexit
 import json
 import os
 import re
@@ -51,6 +52,7 @@ def start_server(*args):
     if not m:
         raise RuntimeError(line + p.stderr.read())
     threading.Thread(target=lambda: [None for _ in p.stderr], daemon=True).start()
+    atexit.register(p.kill)  # an exception leaves no server behind
     return p, m.group(1)
 
 

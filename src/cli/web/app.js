@@ -13,7 +13,7 @@ const state = {
   ws: null, labels: [], colors: {}, bars: {}, limits: {},
   rate: 0, windows: [], speech: [], trail: [],
   producing: false, paused: false, recording: false,
-  mic: null, sent: [], latencies: [], lastWindow: null,
+  mic: null, sent: [], latencies: [], latencyWindows: [], lastWindow: null,
   playback: null,
 };
 // read by the tests (and handy in the console)
@@ -77,6 +77,7 @@ function resetView() {
   state.speech = [];
   state.trail = [];
   state.latencies = [];
+  state.latencyWindows = [];
   state.sent = [];
   showProbs({}, null, null, false);
   $('valence').textContent = '—';
@@ -104,19 +105,23 @@ function onWindow(w) {
     if (state.trail.length > 24) state.trail.shift();
   }
   state.lastWindow = w;
-  if (state.producing && !state.playback) notePageLatency(w.t1);
+  if (state.producing && !state.playback) notePageLatency(w.t1, w.index);
   drawVA();
   drawTimeline();
 }
 
 // From a sample entering the worklet to its window's record arriving here.
-function notePageLatency(t1) {
+function notePageLatency(t1, index) {
   const sample = t1 * state.rate;
   const hit = state.sent.find((s) => s.end >= sample);
   if (!hit) return;
   const entered = hit.time - (hit.end - sample) / state.rate * 1000;
   state.latencies.push(performance.now() - entered);
-  if (state.latencies.length > 2000) state.latencies.shift();
+  state.latencyWindows.push(index);
+  if (state.latencies.length > 2000) {
+    state.latencies.shift();
+    state.latencyWindows.shift();
+  }
   while (state.sent.length > 1 && state.sent[1].end < sample) state.sent.shift();
   const q = quantiles(state.latencies);
   $('s-page-latency').textContent = `${q.p50.toFixed(0)} / ${q.p95.toFixed(0)} ms`;

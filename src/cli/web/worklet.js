@@ -1,11 +1,12 @@
 // emotop: the page's capture worklet. Runs on the browser's audio thread:
-// downmixes each 128-frame render quantum to mono and posts ~20 ms blocks
+// downmixes each 128-frame render quantum to mono and posts ~10 ms blocks
 // of Float32 samples, at the AudioContext's own rate, to the page, which
-// sends them to emotop as they are.
+// sends them to emotop as they are (a block's wait is part of the latency
+// the page shows).
 class EmotopCapture extends AudioWorkletProcessor {
   constructor() {
     super();
-    this.block = Math.max(128, Math.round(sampleRate / 50));
+    this.block = Math.max(128, Math.round(sampleRate / 100));
     this.buf = new Float32Array(this.block);
     this.n = 0;
     this.total = 0; // frames posted so far
