@@ -227,6 +227,28 @@ class Sampler:
         return x, torch.tensor(ys), torch.tensor(ms), ns, f, torch.tensor(cs)
 
 
+def same_corpus_pairs(cs, rng):
+    """A permutation of the batch that pairs each example with another of
+    its own corpus (itself when it is alone): mixed examples keep one set
+    of classes, so the masked loss stays defined."""
+    perm = list(range(len(cs)))
+    for c in set(cs.tolist()):
+        idx = [i for i in range(len(cs)) if cs[i] == c]
+        shuf = idx[:]
+        rng.shuffle(shuf)
+        for i, j in zip(idx, shuf):
+            perm[i] = j
+    return torch.tensor(perm)
+
+
+def mixed_ce(head, feats, y, mask, perm, lam):
+    """Manifold mixup (Verma et al. 2019) at the classifier's input: the
+    head sees lam * a + (1 - lam) * b of two examples' pooled features,
+    and the loss mixes their labels in the same proportion."""
+    z = head(lam * feats + (1 - lam) * feats[perm])
+    return lam * masked_ce(z, y, mask) + (1 - lam) * masked_ce(z, y[perm], mask)
+
+
 def masked_ce(logits, y, mask, smoothing=0.1, weights=None):
     """Cross entropy over each example's own corpus's classes, label
     smoothing spread over those classes only; weights: per example (the
@@ -418,6 +440,7 @@ def run(a):
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, a.lr, total_steps=total,
                                                 pct_start=0.1)
     sampler = Sampler(tr, audio, a.seed)
+    beta = torch.distributions.Beta(a.mixup, a.mixup) if a.mixup > 0 else None
     best = {'score': -1, 'epoch': 0, 'weight': 1.0, 'curve': []}
     first = 0
     if state:
@@ -433,10 +456,15 @@ def run(a):
         for step in range(a.steps):
             x, y, m, ns, f, cs = sampler.batch(a.batch, a.crop, not a.no_augment)
             pooled = model.pooled(x, ns)
-            loss = masked_ce(model.classifier(pooled), y, m)
+            if a.mixup > 0:
+                mix, perm = beta.sample().item(), same_corpus_pairs(cs, sampler.rng)
+                loss = mixed_ce(model.classifier, pooled, y, m, perm, mix)
+            else:
+                loss = masked_ce(model.classifier(pooled), y, m)
             tot += loss.item()
             if stats is not None:
-                ls = masked_ce(stats(f), y, m)
+                ls = (mixed_ce(stats, f, y, m, perm, mix) if a.mixup > 0
+                      else masked_ce(stats(f), y, m))
                 tot_s += ls.item()
                 loss = loss + ls
             if adv is not None:
@@ -481,7 +509,7 @@ def run(a):
     res = {'command': ' '.join(sys.argv), 'arch': ARCH, 'splits': SPLITS,
            'train_corpora': train_c, 'leave_out': a.leave_out, 'val_corpus': vc,
            'stats_branch': stats is not None, 'adversary': a.adversary,
-           'time_mask': a.time_mask, 'only_train': a.only_train,
+           'time_mask': a.time_mask, 'only_train': a.only_train, 'mixup': a.mixup,
            'best_epoch': best['epoch'], 'fusion_weight': w, 'val_curve': best['curve'],
            'n': {'train': len(tr), 'val': len(va), 'test': len(te)}}
     outs = {}
@@ -639,6 +667,9 @@ def main():
     ap.add_argument('--only-train', default='',
                     help='train on these corpora\'s training speakers only (validation '
                          'and test unchanged): the fewer-corpora lever')
+    ap.add_argument('--mixup', type=float, default=0.0,
+                    help='manifold mixup at the classifiers\' input, Beta(a, a) '
+                         'weights, within a corpus (0: off)')
     ap.add_argument('--time-mask', type=float, default=0.0,
                     help='share of frames masked in training (SpecAugment time masks)')
     ap.add_argument('--seed', type=int, default=0)

@@ -117,6 +117,18 @@ check(full[2] == only[2] and full[3] == only[3] and
       {it.corpus for it in full[1]} == {'ravdess', 'nemo'},
       '--only-train: fewer training corpora, the same validation and test sets')
 
+# mixup pairs examples of one corpus only, and mixes labels as it mixes inputs
+import random  # noqa: E402
+cs = torch.tensor([0, 1, 0, 2, 1, 0])
+perm = mc.same_corpus_pairs(cs, random.Random(1))
+check(sorted(perm.tolist()) == list(range(6)) and all(cs[i] == cs[perm[i]] for i in range(6)),
+      'mixup: a permutation within each corpus', perm)
+head = torch.nn.Linear(4, 8)
+feats, yy = torch.randn(6, 4), torch.tensor([0, 1, 2, 3, 4, 5])
+mm = torch.ones(6, 8, dtype=torch.bool)
+check(abs(float(mc.mixed_ce(head, feats, yy, mm, perm, 1.0) - mc.masked_ce(head(feats), yy, mm)))
+      < 1e-6, 'mixup with weight 1 is the plain loss')
+
 # a tiny real run, exported, C == PyTorch
 if os.path.isdir(os.path.join(DATA, 'turev-db')):
     with tempfile.TemporaryDirectory() as tmp:
