@@ -390,6 +390,14 @@ static int prepare_linears(struct emo_hubert *h, const struct emo_safetensors *s
 						(size_t)h->cfg.pos_conv_kernel);
 	for (int l = 0; !err && l < h->cfg.num_layers; l++) {
 		struct enc_layer *e = &h->layers[l];
+		/* q, k and v stacked into one (3H, H) product */
+		if (!(e->qkv_w = malloc(3 * HH * sizeof(float)))) {
+			err = -ENOMEM;
+			break;
+		}
+		const float *const ws[3] = {e->q_w, e->k_w, e->v_w};
+		for (int k = 0; k < 3; k++)
+			memcpy(e->qkv_w + (size_t)k * HH, ws[k], sizeof(float) * HH);
 		if ((err = emo_linear_create(e->qkv_w, e->qkv_b, H, 3 * H, p, &e->qkv)) ||
 		    (err = emo_linear_create(e->o_w, e->o_b, H, H, p, &e->o)) ||
 		    (err = emo_linear_create(e->ff1_w, e->ff1_b, H, FF, p, &e->ff1)) ||
@@ -531,22 +539,15 @@ int emo_hubert_create(const struct emo_hubert_config *cfg,
 		L1(fln_b, H, "final_layer_norm.bias");
 #undef L1
 #undef L2
-		e->qkv_w = malloc(3 * (size_t)H * H * sizeof(float));
-		if (!e->qkv_w) {
-			emo_hubert_destroy(h);
-			return -ENOMEM;
-		}
+		/* the stacked weights are made layer by layer as they are
+		 * packed (prepare_linears): twelve stacked copies at once were
+		 * 85 MB of hubert-base's peak */
 		e->qkv_b = o;
 		o += 3 * (size_t)H;
-		const float *const ws[3] = {e->q_w, e->k_w, e->v_w};
 		const float *const bs[3] = {e->q_b, e->k_b, e->v_b};
-		for (int k = 0; k < 3; k++) {
-			if (ws[k])
-				memcpy(e->qkv_w + (size_t)k * H * H, ws[k],
-				       sizeof(float) * (size_t)H * H);
+		for (int k = 0; k < 3; k++)
 			if (bs[k])
 				memcpy(e->qkv_b + (size_t)k * H, bs[k], sizeof(float) * (size_t)H);
-		}
 	}
 	/* present in pretraining checkpoints, unused at inference */
 	if (used) {

@@ -429,16 +429,20 @@ int emo_safetensors_open(const char *path, struct emo_safetensors **out)
 			"truncated", path, len);
 		return EMO_E_TRUNCATED;
 	}
-	/* every weight is read at load (validation, packing): populating the
-	 * map up front is one pass through the page cache instead of a fault
-	 * per page */
-	void *map = mmap(NULL, len, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+	/* every weight is read at load (validation, packing), a layer at a
+	 * time, and its pages let go once copied or packed
+	 * (emo_safetensors_drop): the file is read ahead into the page cache
+	 * (WILLNEED), not mapped whole into the process (MAP_POPULATE would
+	 * make all of it resident at once: the peak would be the file's size
+	 * whatever the packing saves) */
+	void *map = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
 	int e = -errno;
 	close(fd);
 	if (map == MAP_FAILED) {
 		emo_err("%s: mmap failed: %s", path, emo_strerror(e));
 		return e;
 	}
+	madvise(map, len, MADV_WILLNEED);
 	struct emo_safetensors *st;
 	int err = emo_safetensors_from_memory(map, len, &st);
 	if (err) {
