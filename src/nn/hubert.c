@@ -88,6 +88,9 @@ struct emo_hubert_state {
 	float *conv_a, *conv_b; /* (T_i, C_i) of a chunk: conv layers' outputs,
 				   ping-pong; conv_a is also (T, C) scratch */
 	float *conv_scratch; /* im2col rows of one conv layer of a chunk */
+	/* a chunked base encoder's first-conv GroupNorm: the per-channel sums
+	 * (2 C0 doubles), then mean, scale and shift (C0 floats each) */
+	float *gn;
 	/* conv features of the last window, (max_frames, C): frame j of the
 	 * caller's stream is row j - fc_first (emo_hubert_forward_at) */
 	float *fcache;
@@ -720,10 +723,11 @@ int emo_hubert_state_create_chunked(const struct emo_hubert *h, int max_samples,
 		(size_t)T * T,                       /* scores */
 		(size_t)T * c->intermediate_size,    /* ff */
 		pos_scr,
+		7 * (size_t)h->conv[0].cout, /* gn */
 	};
 	float **ptrs[] = {&s->norm_in, &s->conv_a, &s->conv_b, &s->conv_scratch,
 			  &s->hs, &s->fcache, &s->qkv, &s->attn_ctx, &s->branch, &s->normed,
-			  &s->pre_final, &s->scores, &s->ff, &s->pos_scratch};
+			  &s->pre_final, &s->scores, &s->ff, &s->pos_scratch, &s->gn};
 	size_t total = 0;
 	/* each buffer starts on a 64-byte boundary (16 floats) */
 	for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++)
@@ -882,9 +886,8 @@ static void first_conv_norm(const struct emo_hubert *h, struct emo_hubert_state 
 	/* first-conv frames per chunk: what a chunk of chunk_frames outputs needs */
 	const int step = emo_ops_conv1d_out_len((s->chunk_frames - 1) * emo_hubert_hop(h) +
 						emo_hubert_receptive_field(h), cl->k, cl->s, 0);
-	double *acc = calloc(2 * (size_t)C0, sizeof *acc);
-	if (!acc)
-		abort(); /* 8 KiB per channel pair: not worth a failure path */
+	double *acc = (double *)s->gn; /* 64-byte aligned in the arena */
+	memset(acc, 0, 2 * (size_t)C0 * sizeof *acc);
 	for (int pass = 0; pass < 2; pass++) {
 		for (int o = 0; o < tout; o += step) {
 			int m = tout - o < step ? tout - o : step;
@@ -899,7 +902,6 @@ static void first_conv_norm(const struct emo_hubert *h, struct emo_hubert_state 
 					  cl->ln_g, cl->ln_b, h->cfg.layer_norm_eps, mean, scale,
 					  shift);
 	}
-	free(acc);
 }
 
 /* The feature encoder: frames 0..nf-1 of samples x (tin of them) into out
@@ -912,15 +914,12 @@ static void feature_encoder(const struct emo_hubert *h, struct emo_hubert_state 
 	const int hop = emo_hubert_hop(h), rf = emo_hubert_receptive_field(h);
 	const int C = c->conv_dim[c->num_conv - 1], C0 = h->conv[0].cout;
 	const float eps = c->layer_norm_eps;
-	enum { MAXC = 4096 };
-	float mean[MAXC], scale[MAXC], shift[MAXC];
+	float *mean = s->gn + 4 * (size_t)C0, *scale = mean + C0, *shift = scale + C0;
 	/* GroupNorm statistics span the whole window: gathered first, when
 	 * the window takes more than one chunk */
 	const bool chunked = nf > s->chunk_frames, global_norm = !c->feat_norm_layer;
-	if (chunked && global_norm) {
-		assert(C0 <= MAXC);
+	if (chunked && global_norm)
 		first_conv_norm(h, s, x, tin, mean, scale, shift);
-	}
 	float *bufs[2] = {s->conv_a, s->conv_b};
 	for (int f0 = 0; f0 < nf; f0 += s->chunk_frames) {
 		int f1 = f0 + s->chunk_frames < nf ? f0 + s->chunk_frames : nf;
