@@ -38,7 +38,8 @@
 #include "emotop/stream.h"
 #include "emotop/version.h"
 
-enum { RATE_MIN = 8000, RATE_MAX = 192000, BURST_S = 3, MAX_TEXT = 4096 };
+enum { RATE_MIN = 8000, RATE_MAX = 192000, BURST_S = 3, MAX_TEXT = 4096,
+       MAX_REPORT = 8 << 20 };
 
 static volatile sig_atomic_t got_signal;
 
@@ -283,6 +284,11 @@ static struct session *session_start(struct serve *S, const struct emo_source_co
 	return s;
 fail:
 	cli_error("%s", err);
+	if (s->logw) { /* a session that never began leaves no empty log */
+		emo_session_writer_close(s->logw);
+		s->logw = NULL;
+		unlink(s->log_path);
+	}
 	session_free(s);
 	return NULL;
 }
@@ -587,6 +593,14 @@ static void post(void *ud, struct net_request *r, const char *route, const char 
 		 int fd, size_t n)
 {
 	struct serve *S = ud;
+	if (!strcmp(route, "report") && n > MAX_REPORT) {
+		/* drawn on the loop's thread: a bounded size keeps it brief */
+		close(fd);
+		char *msg = strdup("413 the page draws session logs of up to 8 MB; "
+				   "use 'emotop report' for larger ones");
+		net_respond(r, 413, "text/plain; charset=utf-8", msg, msg ? strlen(msg) : 0);
+		return;
+	}
 	if (!strcmp(route, "report")) {
 		char *buf = n ? mmap(NULL, n, PROT_READ, MAP_PRIVATE, fd, 0) : NULL;
 		struct emo_session_log log;
