@@ -65,6 +65,7 @@ struct http_state {
 	char *owned;
 	size_t len, off;
 	bool headers_sent, set_cookie;
+	bool close_after; /* a refused POST: its unread body ends the connection */
 	/* a POST */
 	int fd;
 	bool posting;
@@ -253,7 +254,10 @@ static int http_writeable(struct net *n, struct lws *wsi, struct http_state *hs)
 		return 0;
 	}
 	free(hs->owned);
+	bool close_after = hs->close_after;
 	*hs = (struct http_state){.fd = -1};
+	if (close_after)
+		return -1;
 	return lws_http_transaction_completed(wsi) ? -1 : 0;
 }
 
@@ -289,6 +293,7 @@ static int on_http(struct net *n, struct lws *wsi, struct http_state *hs, const 
 	bool get = lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) > 0;
 	bool post = lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0;
 	hs->fd = -1;
+	hs->close_after = !get; /* until a POST is accepted */
 	const char *why = check_host_origin(n, wsi);
 	bool from_query;
 	if (why) {
@@ -345,6 +350,7 @@ static int on_http(struct net *n, struct lws *wsi, struct http_state *hs, const 
 		return 0;
 	}
 	hs->posting = true;
+	hs->close_after = false;
 	return 0;
 }
 
@@ -547,12 +553,15 @@ static int cb_ws(struct lws *wsi, enum lws_callback_reasons reason, void *user, 
 	struct net_client *c = user;
 	bool from_query;
 	switch (reason) {
-	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION: {
 		/* the upgrade: refused (no 101) unless every check passes */
-		if (check_host_origin(n, wsi) || !authorised(n, wsi, &from_query) ||
+		char uri[16];
+		if (!header(wsi, WSI_TOKEN_GET_URI, uri, sizeof uri) || strcmp(uri, "/ws") ||
+		    check_host_origin(n, wsi) || !authorised(n, wsi, &from_query) ||
 		    n->nclients >= n->cfg.max_clients)
 			return 1;
 		return 0;
+	}
 	case LWS_CALLBACK_ESTABLISHED:
 		memset(c, 0, sizeof *c);
 		c->wsi = wsi;

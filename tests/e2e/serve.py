@@ -141,7 +141,8 @@ def test_access():
                      ('a foreign Origin', {'origin': 'http://evil.example'}),
                      ('a foreign Origin on another port',
                       {'origin': f'http://127.0.0.1:{p + 1}'}),
-                     ('a foreign Host', {'host': f'evil.example:{p}'})):
+                     ('a foreign Host', {'host': f'evil.example:{p}'}),
+                     ('another path', {'path': '/'})):
         try:
             s.ws(**kw).close()
             ok = False
