@@ -1,7 +1,7 @@
 // emotop serve: the page. Everything it shows comes from emotop over one
 // WebSocket: the session log's own records (session, window, speech, event,
 // end) plus serve's own "hello", "stats", "status" and "error" messages
-// (man emotop-serve). Strings from the server, a log or a file name only
+// (man emotop, SERVE). Strings from the server, a log or a file name only
 // ever reach the page as text (textContent, canvas fillText), never as HTML.
 'use strict';
 
