@@ -23,7 +23,6 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/random.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cli/batch.h"
@@ -89,7 +88,7 @@ struct session {
 	char log_path[4096], rec_path[4096], toggle_rec[256], name[256];
 	const char *end_reason;
 	bool browser, paused;
-	double started;      /* monotonic s, browser sessions (rate check) */
+	double started;      /* emo_now() at the start (the rate check) */
 	uint64_t pushed;     /* frames */
 	int end_error, record_error;
 };
@@ -121,13 +120,6 @@ struct serve {
 	double next_stats;
 	int status;                   /* exit status besides signals */
 };
-
-static double mono_s(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + t.tv_nsec * 1e-9;
-}
 
 /* ---- messages to clients ------------------------------------------------------ */
 
@@ -280,7 +272,7 @@ static struct session *session_start(struct serve *S, const struct emo_source_co
 		snprintf(err, errn, "cannot start %s: %s", s->name, emo_strerror(e));
 		goto fail;
 	}
-	s->started = mono_s();
+	s->started = emo_now();
 	return s;
 fail:
 	cli_error("%s", err);
@@ -560,7 +552,7 @@ static int on_binary(void *ud, struct net_client *c, const void *p, size_t n)
 			end_browser(S, "the browser sent non-finite audio");
 			return 0;
 		}
-	double allowed = (mono_s() - s->started + BURST_S) * s->info.source_rate;
+	double allowed = (emo_now() - s->started + BURST_S) * s->info.source_rate;
 	if ((double)(s->pushed + k) > allowed) {
 		refuse(c, 1008, "audio arrives faster than real time at the rate "
 			  "announced");
@@ -699,7 +691,7 @@ static void tick(void *ud)
 	}
 	drain_events(S);
 	finish_upload(S);
-	double now = mono_s();
+	double now = emo_now();
 	if (S->cur && now >= S->next_stats) {
 		S->next_stats = now + 0.25;
 		send_stats(S);

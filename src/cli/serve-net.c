@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
@@ -44,9 +43,9 @@ struct net_client {
 	int q_head, q_count;
 	size_t q_bytes;
 	uint64_t dropped;
-	double full_since; /* dropping since (monotonic s), 0 if not */
+	double full_since; /* dropping since (emo_now), 0 if not */
 	bool closing;
-	double close_at;   /* closing: not before (monotonic s) */
+	double close_at;   /* closing: not before (emo_now) */
 	int close_code;
 	char close_reason[120];
 };
@@ -87,13 +86,6 @@ struct net {
 	bool stop;
 	char cookie[40];   /* the cookie's name: emotop-PORT */
 };
-
-static double mono_s(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + t.tv_nsec * 1e-9;
-}
 
 /* ---- who may talk to us ---------------------------------------------------- */
 
@@ -450,7 +442,7 @@ void net_send(struct net_client *c, const char *s, size_t len)
 	if (c->q_count == QUEUE_CAP || c->q_bytes + len > c->net->cfg.max_queue) {
 		c->dropped++;
 		if (!c->full_since)
-			c->full_since = mono_s();
+			c->full_since = emo_now();
 		return;
 	}
 	unsigned char *b = malloc(LWS_PRE + len);
@@ -484,7 +476,7 @@ void net_close(struct net_client *c, int code, const char *reason)
 	c->closing = true;
 	/* a moment's grace: a client still sending when it is refused would
 	 * otherwise see the connection reset before it reads why */
-	c->close_at = mono_s() + 0.5;
+	c->close_at = emo_now() + 0.5;
 	c->close_code = code;
 	snprintf(c->close_reason, sizeof c->close_reason, "%s", reason ? reason : "");
 	lws_callback_on_writable(c->wsi);
@@ -506,7 +498,7 @@ static int ws_writeable(struct net_client *c)
 			lws_callback_on_writable(c->wsi);
 		return 0;
 	}
-	if (c->closing && mono_s() >= c->close_at) {
+	if (c->closing && emo_now() >= c->close_at) {
 		lws_close_reason(c->wsi, (enum lws_close_status)c->close_code,
 				 (unsigned char *)c->close_reason, strlen(c->close_reason));
 		return -1;
@@ -604,7 +596,7 @@ static void on_tick(lws_sorted_usec_list_t *sul)
 {
 	struct net *n = lws_container_of(sul, struct net, sul);
 	n->h.tick(n->h.ud);
-	double now = mono_s();
+	double now = emo_now();
 	for (struct net_client *c = n->clients; c; c = c->next) {
 		if (c->closing && c->close_at && now >= c->close_at) {
 			c->close_at = 0;
