@@ -123,18 +123,28 @@ struct serve {
 
 /* ---- messages to clients ------------------------------------------------------ */
 
-static void send_json(struct net_client *c, json_t *o)
+/* One message as compact JSON (the log's form); takes o. NULL if o is. */
+static char *dump(json_t *o)
 {
 	char *s = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-	if (s)
-		net_send(c, s, strlen(s));
-	free(s);
 	json_decref(o);
+	return s;
+}
+
+/* To client c, or to every client with c NULL; takes o. */
+static void send_json(struct net *net, struct net_client *c, json_t *o)
+{
+	char *s = dump(o);
+	if (s && c)
+		net_send(c, s, strlen(s));
+	else if (s)
+		net_broadcast(net, s, strlen(s));
+	free(s);
 }
 
 static void send_error(struct net_client *c, const char *msg)
 {
-	send_json(c, json_pack("{s:s, s:s}", "type", "error", "message", msg));
+	send_json(NULL, c, json_pack("{s:s, s:s}", "type", "error", "message", msg));
 }
 
 /* An error message, then the close (code 1007 malformed, 1008 policy). */
@@ -144,19 +154,10 @@ static void refuse(struct net_client *c, int code, const char *msg)
 	net_close(c, code, msg);
 }
 
-static void broadcast_json(struct serve *S, json_t *o)
-{
-	char *s = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-	if (s)
-		net_broadcast(S->net, s, strlen(s));
-	free(s);
-	json_decref(o);
-}
-
 static void broadcast_status(struct serve *S, const char *msg)
 {
-	broadcast_json(S, json_pack("{s:s, s:s, s:b}", "type", "status", "message", msg,
-				    "session", S->cur != NULL));
+	send_json(S->net, NULL, json_pack("{s:s, s:s, s:b}", "type", "status", "message",
+					  msg, "session", S->cur != NULL));
 }
 
 /* The session writer's line sink: each log record to every client, and
@@ -196,7 +197,7 @@ static void joined(void *ud, struct net_client *c)
 		"browser_source", !S->o.source_given,
 		"limits", "max_upload", (json_int_t)S->max_upload_mb << 20,
 		"max_message", (json_int_t)65536, "rate_min", RATE_MIN, "rate_max", RATE_MAX);
-	send_json(c, hello);
+	send_json(NULL, c, hello);
 	if (S->header_line)
 		net_send(c, S->header_line, strlen(S->header_line));
 }
@@ -390,8 +391,7 @@ static void send_stats(struct serve *S)
 		"level_db", isfinite(st.level_db) ? (double)st.level_db : -120.0,
 		"vad", (double)st.vad_score, "speech", st.speech, "paused", st.paused,
 		"recording", st.recording, "clients", net_num_clients(S->net));
-	char *base = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-	json_decref(o);
+	char *base = dump(o);
 	if (base)
 		net_each(S->net, send_stats_to, base);
 	free(base);
@@ -654,16 +654,14 @@ static void finish_upload(struct serve *S)
 	pthread_join(u->thread, NULL);
 	close(u->fd);
 	if (u->job.err) {
-		json_t *o = json_pack("{s:s, s:s, s:s}", "type", "error", "file", u->name,
-				      "error", u->job.errmsg);
-		char *s = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-		json_decref(o);
-		size_t len = s ? strlen(s) : 0;
-		char *body = s ? realloc(s, len + 2) : NULL;
-		if (body)
-			memcpy(body + len, "\n", 2);
-		net_respond(u->req, 422, "application/x-ndjson", body ? body : s,
-			    body ? len + 1 : len);
+		/* analyze --json's error record, as a line */
+		char *rec = dump(json_pack("{s:s, s:s, s:s}", "type", "error", "file", u->name,
+					   "error", u->job.errmsg));
+		char *line = NULL;
+		if (!rec || asprintf(&line, "%s\n", rec) < 0)
+			line = NULL;
+		free(rec);
+		net_respond(u->req, 422, "application/x-ndjson", line, line ? strlen(line) : 0);
 		free(u->job.out);
 	} else {
 		net_respond(u->req, 200, "application/x-ndjson", u->job.out, u->job.out_len);
