@@ -133,7 +133,7 @@ static void print_file_result(const struct batch *b, const struct file_job *job,
 	}
 }
 
-static void analyse_one(const struct batch *b, struct file_job *job)
+void batch_analyse(const struct batch *b, struct file_job *job)
 {
 	struct file_ctx c = {.b = b, .job = job};
 	job->pred = -1;
@@ -237,11 +237,6 @@ struct shared {
 	bool *done;               /* (njobs), under lock */
 };
 
-void batch_analyse(const struct batch *b, struct file_job *job)
-{
-	analyse_one(b, job);
-}
-
 static void *worker(void *arg)
 {
 	struct shared *s = arg;
@@ -255,7 +250,7 @@ static void *worker(void *arg)
 		size_t i = atomic_fetch_add_explicit(&s->next, 1, memory_order_relaxed);
 		if (i >= s->b->njobs)
 			return NULL;
-		analyse_one(s->b, &s->b->jobs[i]);
+		batch_analyse(s->b, &s->b->jobs[i]);
 		pthread_mutex_lock(&s->lock);
 		s->done[i] = true;
 		pthread_cond_broadcast(&s->finished);
@@ -296,7 +291,7 @@ size_t batch_run(struct batch *b, long nthreads,
 			/* one thread: analyse here, in order */
 			if (atomic_load(&stop_signal))
 				break;
-			analyse_one(b, &b->jobs[i]);
+			batch_analyse(b, &b->jobs[i]);
 		} else {
 			/* wait for job i; after a stop, only for a job some worker
 			 * took (the rest never start). Timed: a signal handler cannot
