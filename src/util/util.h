@@ -20,8 +20,10 @@ static inline double emo_now(void)
 }
 
 /* Large, long-lived buffers (packed weights, activation arenas): 2 MiB
- * aligned and advised to use transparent huge pages, so touching them
- * first costs one fault per 2 MiB rather than per 4 KiB. NULL on failure;
+ * aligned and their whole huge pages advised to use transparent huge
+ * pages, so touching them first costs one fault per 2 MiB rather than per
+ * 4 KiB (the tail past the last whole one stays in small pages, so what
+ * is resident is what was asked for). NULL on failure;
  * free() releases. */
 void *emo_alloc_large(size_t bytes);
 

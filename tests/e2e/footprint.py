@@ -5,11 +5,13 @@ channels, hidden 384, feed-forward 1536; ~21 MB) is embedded over 1 s of
 audio, and its peak RSS, less that of the tiny fixture (libraries, code,
 buffers that do not grow with the model), must stay within BOUND times
 the difference of their weight files (plus 8 MB for activations). The
-issue's target is 1.3x; what the code reaches today (1.89x fp32, 1.48x
-bf16 here) is the bound, so it cannot regress silently: before the file's
-pages were let go after packing the ratio was about 2.9x, and the bound
-catches a return of the mapped file, the stacked copies or the packed ones
-all staying resident. Tighten it as the footprint comes down. Skipped under sanitizers (their shadow memory is
+issue's target is 1.3x on the real sizes; on this small model the code
+reaches 1.42x fp32, 1.19x bf16 here (activations weigh more against 20 MB
+of weights), and the bound sits just above, so it cannot regress silently:
+before the file's pages were let go after packing the ratio was about 2.9x,
+and before the packed products stopped being rounded up to whole huge
+pages 1.89x / 1.48x; the bound catches a return of either, of the mapped
+file, the stacked copies or the packed ones all staying resident. Skipped under sanitizers (their shadow memory is
 counted) and where the products do not run in oneDNN (OpenBLAS reads the
 weights from the file). stdlib only."""
 import array
@@ -26,7 +28,7 @@ from common import EMOTOP, FIX, check, finish, voice, write16  # noqa: E402
 
 TINY = os.path.join(FIX, 'hubert-tiny-base')
 SCALE = {32: 256, 48: 384, 96: 1536, 12: 96}  # conv, hidden, ff, hidden/groups
-BOUND = {'fp32': 2.0, 'bf16': 1.6}
+BOUND = {'fp32': 1.6, 'bf16': 1.35}
 
 
 def read_header(path):
