@@ -33,7 +33,10 @@
  * kernel, T frames, P positional-conv kernel, G its groups. */
 
 struct conv_layer {
-	float *w; /* (cout, k, cin) reordered copy, in h->owned */
+	/* (cout, k, cin) reordered copy: packed from, and the fallback's
+	 * weights; freed (NULL) once oneDNN holds it packed (conv_layer()
+	 * reorders the file's again if oneDNN ever declines a shape) */
+	float *w;
 	const float *b;           /* (cout), or NULL without conv_bias */
 	const float *ln_g, *ln_b; /* (cout): GroupNorm (layer 0, group mode) or LayerNorm */
 	int cin, cout, k, s;
@@ -71,7 +74,7 @@ struct emo_hubert {
 	struct enc_layer *layers;         /* (L) */
 	struct emo_linear *fp;            /* the feature projection's product */
 	enum emo_precision precision;
-	float *owned; /* the reordered and stacked copies above */
+	float *owned; /* the weight-normed and stacked copies above */
 };
 
 struct emo_hubert_state {
@@ -345,8 +348,10 @@ void emo_hubert_destroy(struct emo_hubert *h)
 		emo_linear_destroy(h->layers[l].ff2);
 	}
 	emo_linear_destroy(h->fp);
-	for (int i = 0; i < h->cfg.num_conv; i++)
+	for (int i = 0; i < h->cfg.num_conv; i++) {
 		emo_linear_destroy(h->conv[i].lin);
+		free(h->conv[i].w);
+	}
 	free(h->layers);
 	free(h->owned);
 	free(h);
@@ -385,6 +390,12 @@ static int prepare_linears(struct emo_hubert *h, const struct emo_safetensors *s
 		/* the first layer reads raw audio: kept in fp32 */
 		err = emo_linear_create(cl->w, cl->b, cl->k * cl->cin, cl->cout,
 					i ? p : EMO_PRECISION_FP32, &cl->lin);
+		/* packed: the reordered copy goes (17 MB of hubert-base) */
+		if (!err && emo_linear_onednn(cl->lin)) {
+			emo_linear_forget_source(cl->lin);
+			free(cl->w);
+			cl->w = NULL;
+		}
 		/* reordered into cl->w at bind */
 		emo_safetensors_drop(st, h->conv_src[i], (size_t)cl->cout * cl->cin * cl->k);
 	}
@@ -437,9 +448,6 @@ int emo_hubert_create(const struct emo_hubert_config *cfg,
 	h->layers = calloc((size_t)L, sizeof *h->layers);
 
 	size_t owned = (size_t)H * PK * (H / PG) + (size_t)L * 3 * (size_t)H;
-	for (int i = 0; i < cfg->num_conv; i++)
-		owned += (size_t)cfg->conv_dim[i] * cfg->conv_kernel[i] *
-			 (i ? cfg->conv_dim[i - 1] : 1);
 	h->owned = malloc(owned * sizeof(float));
 	if (!h->layers || !h->owned) {
 		emo_hubert_destroy(h);
@@ -456,9 +464,11 @@ int emo_hubert_create(const struct emo_hubert_config *cfg,
 		c->s = cfg->conv_stride[i];
 		const float *w = EMO_BIND3(&b, c->cout, c->cin, c->k,
 				       "feature_extractor.conv_layers.%d.conv.weight", i);
-		c->w = o;
-		o += (size_t)c->cout * c->k * c->cin;
 		h->conv_src[i] = w;
+		if (w && !(c->w = malloc(sizeof(float) * (size_t)c->cout * c->k * c->cin))) {
+			emo_hubert_destroy(h);
+			return -ENOMEM;
+		}
 		if (w)
 			emo_ops_conv1d_reorder(c->w, w, c->cout, c->cin, c->k);
 		if (cfg->conv_bias)
@@ -856,9 +866,11 @@ static int take_cached(const struct emo_hubert *h, struct emo_hubert_state *s,
 
 /* Conv layer i over tin input frames x (tin, cin) into y (tout, cout),
  * before its norm: one product over overlapping rows where the linear
- * layer can, over an im2col copy where it must, else emo_ops_conv1d. */
-static void conv_layer(const struct emo_hubert *h, struct emo_hubert_state *s, int i,
-		       float *y, const float *x, int tin, int tout)
+ * layer can, over an im2col copy where it must, else emo_ops_conv1d
+ * (from the file's weights reordered again, if the packed product
+ * declined a shape it was packed for). 0, or -ENOMEM. */
+static int conv_layer(const struct emo_hubert *h, struct emo_hubert_state *s, int i,
+		      float *y, const float *x, int tin, int tout)
 {
 	const struct conv_layer *cl = &h->conv[i];
 	bool done = emo_linear_try(cl->lin, s->lctx, y, cl->cout, x, cl->s * cl->cin, tout);
@@ -867,10 +879,20 @@ static void conv_layer(const struct emo_hubert *h, struct emo_hubert_state *s, i
 		done = emo_linear_try(cl->lin, s->lctx, y, cl->cout, s->conv_scratch,
 				      cl->k * cl->cin, tout);
 	}
-	if (!done)
-		emo_ops_conv1d(y, x, cl->w, cl->b, s->conv_scratch, tin, cl->cin, tout,
+	if (!done) {
+		float *w = cl->w;
+		if (!w) {
+			if (!(w = malloc(sizeof(float) * (size_t)cl->cout * cl->k * cl->cin)))
+				return -ENOMEM;
+			emo_ops_conv1d_reorder(w, h->conv_src[i], cl->cout, cl->cin, cl->k);
+		}
+		emo_ops_conv1d(y, x, w, cl->b, s->conv_scratch, tin, cl->cin, tout,
 			       cl->cout, cl->k, cl->s, 0, 1);
+		if (w != cl->w)
+			free(w);
+	}
 	stage(s, EMO_STAGE_CONV, 2.0 * tout * cl->cout * cl->k * cl->cin);
+	return 0;
 }
 
 /* The per-channel statistics over time of the first conv's output on all
@@ -878,8 +900,8 @@ static void conv_layer(const struct emo_hubert *h, struct emo_hubert_state *s, i
  * frame order: the same sums emo_ops_groupnorm makes over the whole
  * output, so the result is the one an unchunked run gets. Into scale and
  * shift (C0 each). */
-static void first_conv_norm(const struct emo_hubert *h, struct emo_hubert_state *s,
-			    const float *x, int n, float *mean, float *scale, float *shift)
+static int first_conv_norm(const struct emo_hubert *h, struct emo_hubert_state *s,
+			   const float *x, int n, float *mean, float *scale, float *shift)
 {
 	const struct conv_layer *cl = &h->conv[0];
 	const int C0 = cl->cout, tout = emo_ops_conv1d_out_len(n, cl->k, cl->s, 0);
@@ -891,8 +913,10 @@ static void first_conv_norm(const struct emo_hubert *h, struct emo_hubert_state 
 	for (int pass = 0; pass < 2; pass++) {
 		for (int o = 0; o < tout; o += step) {
 			int m = tout - o < step ? tout - o : step;
-			conv_layer(h, s, 0, s->conv_a, x + (size_t)o * cl->s * cl->cin,
-				   (m - 1) * cl->s + cl->k, m);
+			int err = conv_layer(h, s, 0, s->conv_a, x + (size_t)o * cl->s * cl->cin,
+					     (m - 1) * cl->s + cl->k, m);
+			if (err)
+				return err;
 			if (pass == 0)
 				emo_ops_channel_sum(s->conv_a, m, C0, acc);
 			else
@@ -902,13 +926,14 @@ static void first_conv_norm(const struct emo_hubert *h, struct emo_hubert_state 
 					  cl->ln_g, cl->ln_b, h->cfg.layer_norm_eps, mean, scale,
 					  shift);
 	}
+	return 0;
 }
 
 /* The feature encoder: frames 0..nf-1 of samples x (tin of them) into out
  * (nf, C), chunk_frames at a time; each chunk runs its own samples (the
  * receptive field of its frames) through every layer. */
-static void feature_encoder(const struct emo_hubert *h, struct emo_hubert_state *s,
-			    const float *x, int tin, float *out, int nf)
+static int feature_encoder(const struct emo_hubert *h, struct emo_hubert_state *s,
+			   const float *x, int tin, float *out, int nf)
 {
 	const struct emo_hubert_config *c = &h->cfg;
 	const int hop = emo_hubert_hop(h), rf = emo_hubert_receptive_field(h);
@@ -918,8 +943,9 @@ static void feature_encoder(const struct emo_hubert *h, struct emo_hubert_state 
 	/* GroupNorm statistics span the whole window: gathered first, when
 	 * the window takes more than one chunk */
 	const bool chunked = nf > s->chunk_frames, global_norm = !c->feat_norm_layer;
-	if (chunked && global_norm)
-		first_conv_norm(h, s, x, tin, mean, scale, shift);
+	int err = chunked && global_norm ? first_conv_norm(h, s, x, tin, mean, scale, shift) : 0;
+	if (err)
+		return err;
 	float *bufs[2] = {s->conv_a, s->conv_b};
 	for (int f0 = 0; f0 < nf; f0 += s->chunk_frames) {
 		int f1 = f0 + s->chunk_frames < nf ? f0 + s->chunk_frames : nf;
@@ -930,7 +956,8 @@ static void feature_encoder(const struct emo_hubert *h, struct emo_hubert_state 
 			int tout = emo_ops_conv1d_out_len(cin_n, cl->k, cl->s, 0);
 			/* the last layer writes straight into the output */
 			float *y = i == c->num_conv - 1 ? out + (size_t)f0 * C : bufs[i & 1];
-			conv_layer(h, s, i, y, cx, cin_n, tout);
+			if ((err = conv_layer(h, s, i, y, cx, cin_n, tout)))
+				return err;
 			if (c->feat_norm_layer)
 				emo_ops_layernorm(y, y, cl->ln_g, cl->ln_b, tout, cl->cout, eps);
 			else if (i == 0 && chunked)
@@ -946,6 +973,7 @@ static void feature_encoder(const struct emo_hubert *h, struct emo_hubert_state 
 		}
 		assert(cin_n == f1 - f0);
 	}
+	return 0;
 }
 
 int emo_hubert_forward(const struct emo_hubert *h, struct emo_hubert_state *s,
@@ -986,8 +1014,13 @@ int emo_hubert_forward_at(const struct emo_hubert *h, struct emo_hubert_state *s
 	s->computed += T - k;
 	x += (size_t)k * emo_hubert_hop(h);
 	int tin = n - k * emo_hubert_hop(h);
-	if (k < T)
-		feature_encoder(h, s, x, tin, s->fcache + (size_t)k * C, T - k);
+	if (k < T) {
+		int err = feature_encoder(h, s, x, tin, s->fcache + (size_t)k * C, T - k);
+		if (err) {
+			s->fc_first = -1;
+			return err;
+		}
+	}
 	s->fc_first = origin >= 0 && origin % emo_hubert_hop(h) == 0 ?
 			      origin / emo_hubert_hop(h) : -1;
 	s->fc_n = T;
