@@ -22,7 +22,6 @@ import sys
 
 import numpy as np
 import torch
-import torch.nn as nn
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -48,6 +47,8 @@ def features(x):
 
 
 def fit(Xtr, tr, Xva, va, seed, epochs=400, val_corpus=''):
+    """An em.StatsNet (standardisation included) trained on the clips'
+    features Xtr, its epoch chosen on the validation (Xva, va)."""
     torch.manual_seed(seed)
     mu, sd = Xtr.mean(0), Xtr.std(0) + 1e-6
     xt = torch.tensor((Xtr - mu) / sd, dtype=torch.float32)
@@ -61,8 +62,9 @@ def fit(Xtr, tr, Xva, va, seed, epochs=400, val_corpus=''):
     ncor = len(ncls)
     w = torch.tensor([1.0 / (ncor * ncls[it.corpus] * count[(it.corpus, it.label)])
                       for it in tr]) * len(tr)
-    net = nn.Sequential(nn.Linear(xt.shape[1], 256), nn.ReLU(), nn.Dropout(0.3),
-                        nn.Linear(256, 8))
+    # trained on features standardised here (mean 0, std 1 in the net),
+    # which then takes the training clips' mean and deviation
+    net = em.StatsNet(n_in=xt.shape[1])
     opt = torch.optim.AdamW(net.parameters(), 1e-3, weight_decay=1e-2)
     best, state = -1, None
     train_c = sorted({it.corpus for it in tr})
@@ -80,8 +82,32 @@ def fit(Xtr, tr, Xva, va, seed, epochs=400, val_corpus=''):
             if s >= best:
                 best, state = s, {k: v.clone() for k, v in net.state_dict().items()}
     net.load_state_dict(state)
-    net.eval()
-    return lambda X: net(torch.tensor((X - mu) / sd, dtype=torch.float32)).detach().numpy()
+    net.mean.copy_(torch.tensor(mu))
+    net.std.copy_(torch.tensor(sd))
+    return net.eval()
+
+
+def ensemble(nets):
+    """One StatsNet whose logits are the mean of nets' (same features and
+    standardisation): their hidden layers side by side, the output layers
+    concatenated and divided by their number. The C engine runs it as one
+    MLP (emotop_head.stats.hidden_size)."""
+    k = len(nets)
+    out = em.StatsNet(hidden=sum(n.fc1.out_features for n in nets),
+                      n_in=nets[0].fc1.in_features)
+    with torch.no_grad():
+        out.mean.copy_(nets[0].mean)
+        out.std.copy_(nets[0].std)
+        out.fc1.weight.copy_(torch.cat([n.fc1.weight for n in nets]))
+        out.fc1.bias.copy_(torch.cat([n.fc1.bias for n in nets]))
+        out.fc2.weight.copy_(torch.cat([n.fc2.weight for n in nets], 1) / k)
+        out.fc2.bias.copy_(sum(n.fc2.bias for n in nets) / k)
+    return out.eval()
+
+
+def predict(net, X):
+    with torch.no_grad():
+        return net(torch.tensor(X, dtype=torch.float32)).numpy()
 
 
 def main():
@@ -107,9 +133,9 @@ def main():
     for leave in [''] + names:
         vc = protocol.val_corpus_for(leave, a.val_corpus) if a.val_corpus in names else ''
         _, tr, va, te = protocol.protocol_sets(items, names, leave, vc)
-        model = fit(np.stack([X[it.path] for it in tr]), tr,
-                    np.stack([X[it.path] for it in va]), va, a.seed, val_corpus=vc)
-        m = em.corpus_metrics(model(np.stack([X[it.path] for it in te])), te)
+        net = fit(np.stack([X[it.path] for it in tr]), tr,
+                  np.stack([X[it.path] for it in va]), va, a.seed, val_corpus=vc)
+        m = em.corpus_metrics(predict(net, np.stack([X[it.path] for it in te])), te)
         res[leave or 'heldout'] = m
         for c, r in m.items():
             if c != '_all':

@@ -286,11 +286,11 @@ def window_stats(x):
 class StatsNet(nn.Module):
     """Standardised window statistics into an MLP (the baseline's shape)."""
 
-    def __init__(self, hidden=256, n_cls=8):
+    def __init__(self, hidden=256, n_cls=8, n_in=STATS_DIM):
         super().__init__()
-        self.register_buffer('mean', torch.zeros(STATS_DIM))
-        self.register_buffer('std', torch.ones(STATS_DIM))
-        self.fc1 = nn.Linear(STATS_DIM, hidden)
+        self.register_buffer('mean', torch.zeros(n_in))
+        self.register_buffer('std', torch.ones(n_in))
+        self.fc1 = nn.Linear(n_in, hidden)
         self.drop = nn.Dropout(0.3)
         self.fc2 = nn.Linear(hidden, n_cls)
 

@@ -540,6 +540,88 @@ def run(a):
         export(model, a.export, 'models/train.py', res, T=T, stats=stats, w=w)
 
 
+def clip_stats(items, audio, cache_dir):
+    """{path: the 193 window statistics of the whole normalised clip}, as the
+    C engine computes them over one window (cached in cache_dir)."""
+    pack = os.path.join(cache_dir, 'window-stats.npz')
+    have = {}
+    if os.path.exists(pack):
+        z = np.load(pack, allow_pickle=False)
+        have = dict(zip(z['paths'].tolist(), z['stats']))
+    todo = [it.path for it in items if it.path not in have]
+    for p in todo:
+        x = audio[p]
+        have[p] = window_stats(normalize(x, len(x))).numpy()
+    if todo:
+        paths = sorted(have)
+        np.savez(pack, paths=np.array(paths), stats=np.stack([have[p] for p in paths]))
+    return {it.path: have[it.path] for it in items}
+
+
+def restats(a):
+    """A finished run's HuBERT-LSTM (its best.pt, the epoch its validation
+    chose) fused with a statistics branch trained the baseline's way: whole
+    clips, no augmentation, full-batch, its epoch chosen on the same
+    cross-corpus validation, an ensemble of --stats-seeds MLPs; then the
+    fusion weight and the temperature chosen on that validation as run()
+    does. Writes a run directory (best.pt, results.json) that `table` and
+    `export` read."""
+    import baseline
+    torch_threads.set_threads(a.threads)
+    src = json.load(open(os.path.join(a.source, 'results.json')))
+    os.makedirs(a.out, exist_ok=True)
+    names = a.corpora.split(',')
+    items = []
+    for c in names:
+        items += corpora.read(c, os.path.join(a.data, corpora.SHARED[c]))[0]
+    labelled = [it for it in items if it.label is not None]
+    vc = src['val_corpus']
+    train_c, tr, va, te = protocol_sets(labelled, names, src['leave_out'], vc,
+                                        src['only_train'].split(',')
+                                        if src.get('only_train') else None)
+    if train_c != src['train_corpora'] or len(va) != src['n']['val']:
+        sys.exit(f'restats: with --corpora {a.corpora} the sets are not {a.source}\'s '
+                 f'(it trained on {",".join(src["train_corpora"])}, validated on '
+                 f'{src["n"]["val"]} clips): give the --corpora it ran with')
+    audio = load_audio(tr + va + te, a.emotop, a.cache)
+    X = clip_stats(tr + va + te, audio, a.cache)
+    Xs = lambda its: np.stack([X[it.path] for it in its])  # noqa: E731
+    nets = [baseline.fit(Xs(tr), tr, Xs(va), va, a.seed + k, val_corpus=vc)
+            for k in range(a.stats_seeds)]
+    stats = baseline.ensemble(nets)
+    model = Model(encoder(), ARCH['hidden'])
+    sd = torch.load(os.path.join(a.source, 'best.pt'))
+    model.load_state_dict({k[6:]: v for k, v in sd.items() if k.startswith('model.')})
+    zh = {'val': logits_of(model, va, audio), 'test': logits_of(model, te, audio)}
+    zs = {'val': baseline.predict(stats, Xs(va)), 'test': baseline.predict(stats, Xs(te))}
+    scored = [(val_score(corpus_metrics(fuse(zh['val'], zs['val'], w), va), train_c, vc)[0], w)
+              for w in FUSION_WEIGHTS]
+    score, w = max(scored)
+    res = dict(src, command=' '.join(sys.argv), source=a.source,
+               stats_recipe={'seeds': a.stats_seeds, 'seed': a.seed,
+                             'trained': 'whole clips, no augmentation (models/baseline.py fit)'},
+               fusion_weight=w, fusion_scores=[{'weight': ww, 'score': s} for s, ww in scored],
+               val_score=score, stats_branch=True)
+    outs = {k: fuse(zh[k], zs[k], w) for k in zh}
+    T = fit_temperature(outs['val'], [LABELS.index(it.label) for it in va])
+    res['temperature'] = T
+    for name, its in (('val', va), ('test', te)):
+        res[name] = corpus_metrics(outs[name], its)
+        res[name + '_calibrated'] = corpus_metrics(outs[name], its, T)
+        res[name + '_head_alone'] = corpus_metrics(zh[name], its)
+        res[name + '_stats_alone'] = corpus_metrics(zs[name], its)
+    torch.save(nn.ModuleDict({'model': model, 'stats': stats}).state_dict(),
+               os.path.join(a.out, 'best.pt'))
+    with open(os.path.join(a.out, 'results.json'), 'w') as f:
+        json.dump(res, f, indent=1)
+    print(f'{a.out}: fusion weight {w} (validation {score:.3f}; the source run '
+          f'{max(c["score"] for c in src["val_curve"]):.3f}), T {T:.3f}')
+    for c, m in res['test'].items():
+        if c != '_all':
+            print(f'test {c}: acc {m["accuracy"]:.3f} UA {m["UA"]:.3f} '
+                  f'valence F1 {m["valence_f1"]:.3f} (n {m["n"]})')
+
+
 def pct(x):
     return f'{100 * x:.1f} %'
 
@@ -640,7 +722,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter,
                                  epilog=__doc__[__doc__.index('One label'):])
-    ap.add_argument('cmd', choices=['run', 'protocol', 'table', 'export'])
+    ap.add_argument('cmd', choices=['run', 'protocol', 'table', 'export', 'restats'])
     ap.add_argument('--out', required=True, help='run directory (log, checkpoint, results)')
     ap.add_argument('--data', default=SHARED)
     # LJSpeech was in this list when the shipped model trained, but
@@ -673,6 +755,9 @@ def main():
     ap.add_argument('--time-mask', type=float, default=0.0,
                     help='share of frames masked in training (SpecAugment time masks)')
     ap.add_argument('--seed', type=int, default=0)
+    ap.add_argument('--source', help='restats: the run whose HuBERT-LSTM is fused')
+    ap.add_argument('--stats-seeds', type=int, default=5,
+                    help='restats: statistics MLPs averaged into one branch')
     ap.add_argument('--threads', type=int, default=1)
     ap.add_argument('--export', help='write an emotop model directory here')
     ap.add_argument('--jobs', type=int, default=2, help='protocol: runs at once')
@@ -683,12 +768,15 @@ def main():
         run(a)
     elif a.cmd == 'protocol':
         protocol(a)
+    elif a.cmd == 'restats':
+        restats(a)
     elif a.cmd == 'export':
         # a finished run's chosen epoch and temperature, exported again
         res = json.load(open(os.path.join(a.out, 'results.json')))
         model = Model(encoder(), ARCH['hidden'])
-        stats = StatsNet() if res.get('stats_branch') else None
         sd = torch.load(os.path.join(a.out, 'best.pt'))
+        stats = (StatsNet(hidden=sd['stats.fc1.weight'].shape[0])
+                 if res.get('stats_branch') else None)
         model.load_state_dict({k[6:]: v for k, v in sd.items() if k.startswith('model.')})
         if stats is not None:
             stats.load_state_dict({k[6:]: v for k, v in sd.items() if k.startswith('stats.')})

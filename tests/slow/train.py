@@ -8,8 +8,11 @@ independent references (needs python3-torch; slow suite):
   each example alone;
 - the metrics: restricted argmax, 3-class valence, weighted F1, ECE on
   hand-made numbers; temperature fitting recovers a known temperature;
+- the statistics branch's ensemble (baseline.ensemble) is one MLP whose
+  logits are the mean of its members';
 - with ../shared/data: a two-step run on TurEV-DB exports a model that the
-  C engine computes as PyTorch does (models/check_parity.py --corpora).
+  C engine computes as PyTorch does (models/check_parity.py --corpora), and
+  so does that run refitted by `train.py restats` (an ensemble branch).
 """
 import json
 import os
@@ -129,6 +132,23 @@ mm = torch.ones(6, 8, dtype=torch.bool)
 check(abs(float(mc.mixed_ce(head, feats, yy, mm, perm, 1.0) - mc.masked_ce(head(feats), yy, mm)))
       < 1e-6, 'mixup with weight 1 is the plain loss')
 
+# the statistics ensemble: one MLP, the mean of its members' logits
+import baseline  # noqa: E402
+nets = []
+for k in range(3):
+    n = em.StatsNet(hidden=16, n_in=5).eval()
+    n.mean.copy_(torch.arange(5.0))
+    n.std.copy_(torch.full((5,), 2.0))
+    nets.append(n)
+ens = baseline.ensemble(nets)
+xx = torch.randn(7, 5)
+with torch.no_grad():
+    want = sum(n(xx) for n in nets) / 3
+    got = ens(xx)
+check(ens.fc1.out_features == 48 and float((got - want).abs().max()) < 1e-5,
+      'an ensemble of three statistics MLPs is one MLP of their mean logits',
+      float((got - want).abs().max()))
+
 # a tiny real run, exported, C == PyTorch
 if os.path.isdir(os.path.join(DATA, 'turev-db')):
     with tempfile.TemporaryDirectory() as tmp:
@@ -158,6 +178,30 @@ if os.path.isdir(os.path.join(DATA, 'turev-db')):
                             '--model', exp, '--emotop', EMOTOP, '--corpora', 'turev'],
                            capture_output=True, text=True, timeout=1200)
         check(q.returncode == 0, 'C engine == PyTorch on every TurEV-DB file',
+              q.stdout[-600:] + q.stderr[-300:])
+        # the same run's encoder with a statistics branch refitted the
+        # baseline's way (an ensemble of two)
+        out2, exp2 = os.path.join(tmp, 'restats'), os.path.join(tmp, 'model2')
+        p = subprocess.run([sys.executable, os.path.join(SRC, 'models', 'train.py'),
+                            'restats', '--source', out, '--out', out2, '--corpora', 'turev',
+                            '--stats-seeds', '2', '--emotop', EMOTOP,
+                            '--cache', os.path.join(tmp, 'cache')],
+                           capture_output=True, text=True, timeout=1200)
+        r2 = json.load(open(os.path.join(out2, 'results.json'))) if p.returncode == 0 else {}
+        check(p.returncode == 0 and r2.get('best_epoch') == res.get('best_epoch') and
+              r2.get('fusion_weight') in mc.FUSION_WEIGHTS and
+              r2['test']['turev']['n'] == res['test']['turev']['n'],
+              'restats refits the branch of a finished run', p.stderr[-800:])
+        p = subprocess.run([sys.executable, os.path.join(SRC, 'models', 'train.py'),
+                            'export', '--out', out2, '--export', exp2],
+                           capture_output=True, text=True, timeout=600)
+        cfg2 = json.load(open(os.path.join(exp2, 'config.json'))) if p.returncode == 0 else {}
+        check(cfg2.get('emotop_head', {}).get('stats', {}).get('hidden_size') == 512,
+              'its export holds both members (hidden 2 x 256)', p.stderr[-400:])
+        q = subprocess.run([sys.executable, os.path.join(SRC, 'models', 'check_parity.py'),
+                            '--model', exp2, '--emotop', EMOTOP, '--corpora', 'turev'],
+                           capture_output=True, text=True, timeout=1200)
+        check(q.returncode == 0, 'refitted: C engine == PyTorch on every TurEV-DB file',
               q.stdout[-600:] + q.stderr[-300:])
 else:
     print('skip the training run: ../shared/data/turev-db not found')
