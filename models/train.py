@@ -197,13 +197,14 @@ class Sampler:
         for it in items:
             self.pool.setdefault(it.corpus, {}).setdefault(it.label, []).append(it)
         self.corpora = sorted(self.pool)
+        self.speakers = sorted({it.speaker for it in items})
         self.audio = audio
         self.rng = random.Random(seed)
         self.g = torch.Generator().manual_seed(seed)
         self.others = [audio[it.path] for it in items]
 
     def batch(self, bs, crop, aug):
-        xs, ys, ms, ns, cs = [], [], [], [], []
+        xs, ys, ms, ns, cs, ss = [], [], [], [], [], []
         n = int(crop * SR)
         for _ in range(bs):
             c = self.rng.choice(self.corpora)
@@ -220,11 +221,13 @@ class Sampler:
             ms.append([l in corpora.CLASSES[c] for l in LABELS])
             ns.append(len(x))
             cs.append(self.corpora.index(c))
+            ss.append(self.speakers.index(it.speaker))
         L = max(ns)
         xs = [normalize(v, len(v)) for v in xs]
         x = torch.stack([F.pad(v, (0, L - len(v))) for v in xs])
         f = torch.stack([window_stats(v) for v in xs])
-        return x, torch.tensor(ys), torch.tensor(ms), ns, f, torch.tensor(cs)
+        return (x, torch.tensor(ys), torch.tensor(ms), ns, f, torch.tensor(cs),
+                torch.tensor(ss))
 
 
 def same_corpus_pairs(cs, rng):
@@ -417,7 +420,9 @@ def run(a):
     model = Model(encoder(), ARCH['hidden'])
     model.time_mask = a.time_mask
     stats = StatsNet() if a.stats else None
-    adv = (nn.Sequential(nn.Linear(512, 256), nn.ReLU(), nn.Linear(256, len(train_c)))
+    n_adv = (len({it.speaker for it in tr}) if a.adversary_target == 'speaker'
+             else len(train_c))
+    adv = (nn.Sequential(nn.Linear(512, 256), nn.ReLU(), nn.Linear(256, n_adv))
            if a.adversary > 0 else None)
     if stats is not None:
         f = torch.stack([window_stats(normalize(audio[it.path], len(audio[it.path])))
@@ -454,7 +459,7 @@ def run(a):
         mods.train()
         t0, tot, tot_s, tot_a = time.time(), 0.0, 0.0, 0.0
         for step in range(a.steps):
-            x, y, m, ns, f, cs = sampler.batch(a.batch, a.crop, not a.no_augment)
+            x, y, m, ns, f, cs, ss = sampler.batch(a.batch, a.crop, not a.no_augment)
             pooled = model.pooled(x, ns)
             if a.mixup > 0:
                 mix, perm = beta.sample().item(), same_corpus_pairs(cs, sampler.rng)
@@ -470,7 +475,8 @@ def run(a):
             if adv is not None:
                 p = (ep * a.steps + step) / total
                 lam = 2 / (1 + math.exp(-10 * p)) - 1
-                la = F.cross_entropy(adv(GradReverse.apply(pooled, lam)), cs)
+                la = F.cross_entropy(adv(GradReverse.apply(pooled, lam)),
+                                     ss if a.adversary_target == 'speaker' else cs)
                 tot_a += la.item()
                 loss = loss + a.adversary * la
             opt.zero_grad()
@@ -492,7 +498,7 @@ def run(a):
                               'per_corpus': per})
         msg = (f'epoch {ep + 1}/{a.epochs} loss {tot / a.steps:.3f}'
                + (f' stats {tot_s / a.steps:.3f}' if stats is not None else '')
-               + (f' corpus {tot_a / a.steps:.3f}' if adv is not None else '')
+               + (f' {a.adversary_target} {tot_a / a.steps:.3f}' if adv is not None else '')
                + ' val ' + ' '.join(f'{c} {v:.3f}' for c, v in per.items())
                + f' score {score:.3f} (w {w}, head alone {score_h:.3f})'
                + f' ({time.time() - t0:.0f} s)')
@@ -509,6 +515,7 @@ def run(a):
     res = {'command': ' '.join(sys.argv), 'arch': ARCH, 'splits': SPLITS,
            'train_corpora': train_c, 'leave_out': a.leave_out, 'val_corpus': vc,
            'stats_branch': stats is not None, 'adversary': a.adversary,
+           'adversary_target': a.adversary_target,
            'time_mask': a.time_mask, 'only_train': a.only_train, 'mixup': a.mixup,
            'best_epoch': best['epoch'], 'fusion_weight': w, 'val_curve': best['curve'],
            'n': {'train': len(tr), 'val': len(va), 'test': len(te)}}
@@ -736,6 +743,9 @@ def main():
                     help='no statistics branch (the HuBERT-LSTM alone)')
     ap.add_argument('--adversary', type=float, default=0.0,
                     help='weight of a corpus classifier behind gradient reversal (0: none)')
+    ap.add_argument('--adversary-target', choices=['corpus', 'speaker'], default='corpus',
+                    help='what the adversary tries to tell apart: the training corpora, '
+                         'or the training speakers (about 90)')
     ap.add_argument('--emotop', default=os.path.join(HERE, '..', 'build', 'emotop'))
     ap.add_argument('--cache', default=os.path.join(HERE, '..', 'build', 'corpus-cache'))
     ap.add_argument('--epochs', type=int, default=20)
