@@ -94,11 +94,23 @@ int cmd_embed(int argc, char **argv)
 	if (!out_file_open(&of, out, force))
 		return 1;
 	emo_set_threads((int)threads);
+	/* the audio first: a file that cannot be read is said before the
+	 * model is loaded and packed */
+	float *x = NULL;
+	size_t n = 0;
+	int err = emo_audio_read(argv[optind], EMO_SAMPLE_RATE, EMO_RESAMPLE_BEST, &x, &n,
+				 NULL);
+	if (err) {
+		cli_error("%s: %s", argv[optind], emo_strerror(err));
+		out_file_abort(&of);
+		return 1;
+	}
 	struct emo_model *m = NULL;
-	int err = emo_model_load(model, &(struct emo_model_params){
+	err = emo_model_load(model, &(struct emo_model_params){
 		.require_head = false, .precision = precision}, &m);
 	if (err) {
 		cli_error("cannot load model '%s': %s", model, emo_strerror(err));
+		free(x);
 		out_file_abort(&of);
 		return 1;
 	}
@@ -110,15 +122,12 @@ int cmd_embed(int argc, char **argv)
 		char range[64]; /* before the model (and hc with it) is freed */
 		snprintf(range, sizeof range, "0..%d or all", hc->num_layers);
 		emo_model_destroy(m);
+		free(x);
 		out_file_abort(&of);
 		return usage_error("embed", "--layer wants %s", range);
 	}
-	float *x = NULL;
-	size_t n = 0;
-	err = emo_audio_read(argv[optind], EMO_SAMPLE_RATE, EMO_RESAMPLE_BEST, &x, &n, NULL);
 	struct emo_hubert_state *s = NULL;
-	if (!err)
-		err = emo_hubert_state_create(h, (int)n, &s);
+	err = emo_hubert_state_create(h, (int)n, &s);
 	int T = err ? err : emo_hubert_forward(h, s, x, (int)n);
 	int status = 1;
 	if (T < 0) {

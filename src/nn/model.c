@@ -216,19 +216,15 @@ int emo_model_load(const char *dir, const struct emo_model_params *params,
 		}
 		goto fail;
 	}
-	/* every weight read once here, before the encoder copies and packs
-	 * them and lets the file's pages go */
-	if ((err = check_finite(m, dir)))
-		goto fail;
 	size_t nt = emo_safetensors_count(m->st);
 	used = calloc(nt ? nt : 1, 1);
 	if (!used) {
 		err = -ENOMEM;
 		goto fail;
 	}
-	err = emo_hubert_create(&hc, m->st, used, p.precision, &m->enc);
-	if (err)
-		goto fail;
+	/* the head (small) and its labels first: a directory that cannot be
+	 * used as asked is refused before the encoder's weights are read,
+	 * copied and packed (hundreds of MB for a hubert-base) */
 	err = emo_head_create(cfg, m->st, used, hc.hidden_size, hc.num_layers,
 			      &m->head);
 	if (err == EMO_E_MISSING && !p.require_head) {
@@ -246,6 +242,13 @@ int emo_model_load(const char *dir, const struct emo_model_params *params,
 		if (err)
 			goto fail;
 	}
+	/* every weight read once here, before the encoder copies and packs
+	 * them and lets the file's pages go */
+	if ((err = check_finite(m, dir)))
+		goto fail;
+	err = emo_hubert_create(&hc, m->st, used, p.precision, &m->enc);
+	if (err)
+		goto fail;
 	for (size_t i = 0; i < nt; i++)
 		if (!used[i]) {
 			const char *n = emo_safetensors_at(m->st, i)->name;

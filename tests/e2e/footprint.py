@@ -11,7 +11,9 @@ of weights), and the bound sits just above, so it cannot regress silently:
 before the file's pages were let go after packing the ratio was about 2.9x,
 and before the packed products stopped being rounded up to whole huge
 pages 1.89x / 1.48x; the bound catches a return of either, of the mapped
-file, the stacked copies or the packed ones all staying resident. Skipped under sanitizers (their shadow memory is
+file, the stacked copies or the packed ones all staying resident. And refusals pay nothing for the encoder: analyze
+given a directory without an emotion head, and embed given an input that
+does not exist, are refused before the weights are read or packed. Skipped under sanitizers (their shadow memory is
 counted) and where the products do not run in oneDNN (OpenBLAS reads the
 weights from the file). stdlib only."""
 import array
@@ -72,11 +74,16 @@ def write_scaled(src_dir, out_dir):
             f.write(a.tobytes())
 
 
-def peak_kib(args):
+def peak_kib(args, err=None):
+    """(exit status, peak RSS in KiB) of emotop ARGS; err: a list that
+    receives its standard error."""
     p = subprocess.Popen([EMOTOP, *args], stdout=subprocess.DEVNULL,
                          stderr=subprocess.PIPE)
+    text = p.stderr.read().decode(errors='replace')
     _, status, ru = os.wait4(p.pid, 0)
     p.stderr.close()
+    if err is not None:
+        err.append(text)
     return os.waitstatus_to_exitcode(status), ru.ru_maxrss
 
 
@@ -90,6 +97,24 @@ def main():
         write16(wav, voice(1, 16000), 16000)
         mid = os.path.join(tmp, 'mid')
         write_scaled(TINY, mid)
+        # refusals pay nothing for the encoder: a directory without an
+        # emotion head given to analyze, and a missing input to embed, are
+        # refused before the weights are read, copied or packed
+        weights = (os.path.getsize(os.path.join(mid, 'model.safetensors')) -
+                   os.path.getsize(os.path.join(TINY, 'model.safetensors'))) / 1024
+        for what, args in (('analyze, a directory without a head',
+                            ['analyze', '-m', mid, wav]),
+                           ('embed, an input that does not exist',
+                            ['embed', '-m', mid, '-o', os.path.join(tmp, 'n.npy'),
+                             os.path.join(tmp, 'none.wav')])):
+            e0, e1 = [], []
+            rc0, tiny = peak_kib([*args[:2], TINY, *args[3:]], e0)
+            rc1, big = peak_kib(args, e1)
+            check(rc0 == rc1 == 1 and big - tiny < 0.25 * weights and
+                  ('no emotion head' in e1[0] or 'cannot be read' in e1[0]),
+                  f'{what}: refused, and peak RSS grows {(big - tiny) / 1024:.1f} MiB '
+                  f'for {weights / 1024:.1f} MiB more weights (under a quarter)',
+                  (rc0, rc1, tiny, big, e1[0][-200:]))
         p = subprocess.run([EMOTOP, 'live', '--no-tui', '--fast', '-m',
                             os.path.join(FIX, 'model-tiny-bilstm'), '-i', wav],
                            capture_output=True, text=True)
