@@ -6,16 +6,17 @@ audio, and its peak RSS, less that of the tiny fixture (libraries, code,
 buffers that do not grow with the model), must stay within BOUND times
 the difference of their weight files (plus 8 MB for activations). The
 issue's target is 1.3x on the real sizes; on this small model the code
-reaches 1.42x fp32, 1.19x bf16 here (activations weigh more against 20 MB
+reaches 1.35x fp32, 1.13x bf16 here (activations weigh more against 20 MB
 of weights), and the bound sits just above, so it cannot regress silently:
-before the file's pages were let go after packing the ratio was about 2.9x,
-and before the packed products stopped being rounded up to whole huge
-pages 1.89x / 1.48x; the bound catches a return of either, of the mapped
-file, the stacked copies or the packed ones all staying resident. And refusals pay nothing for the encoder: analyze
-given a directory without an emotion head, and embed given an input that
-does not exist, are refused before the weights are read or packed. Skipped under sanitizers (their shadow memory is
-counted) and where the products do not run in oneDNN (OpenBLAS reads the
-weights from the file). stdlib only."""
+before the file's pages were let go after packing the ratio was about
+2.9x, and before the packed products stopped being rounded up to whole
+huge pages 1.89x / 1.48x; the bound catches a return of either, of the
+mapped file, the stacked copies or the packed ones all staying resident.
+And refusals pay nothing for the encoder: analyze given a directory
+without an emotion head, and embed given an input that does not exist,
+are refused before the weights are read or packed. Skipped under
+sanitizers (their shadow memory is counted) and where the products do not
+run in oneDNN (OpenBLAS reads the weights from the file). stdlib only."""
 import array
 import json
 import os
