@@ -592,6 +592,11 @@ def restats(a):
                  f'{src["n"]["val"]} clips): give the --corpora it ran with')
     audio = load_audio(tr + va + te, a.emotop, a.cache)
     X = clip_stats(tr + va + te, audio, a.cache)
+    if a.embedding:
+        # measured as a lever only: the C engine does not run it
+        import speech_embedding
+        E = speech_embedding.clip_features(tr + va + te, audio, a.cache, a.embedding)
+        X = {p: np.concatenate([X[p], E[p]]) for p in X}
     Xs = lambda its: np.stack([X[it.path] for it in its])  # noqa: E731
     nets = [baseline.fit(Xs(tr), tr, Xs(va), va, a.seed + k, val_corpus=vc)
             for k in range(a.stats_seeds)]
@@ -606,6 +611,7 @@ def restats(a):
     score, w = max(scored)
     res = dict(src, command=' '.join(sys.argv), source=a.source,
                stats_recipe={'seeds': a.stats_seeds, 'seed': a.seed,
+                             'speech_embedding': bool(a.embedding),
                              'trained': 'whole clips, no augmentation (models/baseline.py fit)'},
                fusion_weight=w, fusion_scores=[{'weight': ww, 'score': s} for s, ww in scored],
                val_score=score, stats_branch=True)
@@ -768,6 +774,10 @@ def main():
     ap.add_argument('--source', help='restats: the run whose HuBERT-LSTM is fused')
     ap.add_argument('--stats-seeds', type=int, default=5,
                     help='restats: statistics MLPs averaged into one branch')
+    ap.add_argument('--embedding', metavar='DIR',
+                    help='restats: also the clip statistics of Google\'s speech_embedding '
+                         '(its two ONNX files in DIR) in the branch; a lever measured '
+                         'on the validation, not exportable')
     ap.add_argument('--threads', type=int, default=1)
     ap.add_argument('--export', help='write an emotop model directory here')
     ap.add_argument('--jobs', type=int, default=2, help='protocol: runs at once')
@@ -783,6 +793,9 @@ def main():
     elif a.cmd == 'export':
         # a finished run's chosen epoch and temperature, exported again
         res = json.load(open(os.path.join(a.out, 'results.json')))
+        if res.get('stats_recipe', {}).get('speech_embedding'):
+            sys.exit(f'{a.out}: its statistics branch reads speech_embedding features, '
+                     'which the C engine does not compute: not exportable')
         model = Model(encoder(), ARCH['hidden'])
         sd = torch.load(os.path.join(a.out, 'best.pt'))
         stats = (StatsNet(hidden=sd['stats.fc1.weight'].shape[0])

@@ -22,7 +22,7 @@ pkgs=(
   python3 groff-base curl time
 )
 if [ "${1:-}" = "--with-python" ]; then
-  pkgs+=(python3-torch python3-torchaudio python3-numpy python3-soundfile)
+  pkgs+=(python3-torch python3-torchaudio python3-numpy python3-soundfile python3-onnx)
 fi
 
 missing=()
