@@ -565,6 +565,22 @@ def clip_stats(items, audio, cache_dir):
     return {it.path: have[it.path] for it in items}
 
 
+def per_speaker(items, X):
+    """X's features standardised over each speaker's own clips (every clip
+    of the speaker in items: transductive, what a per-session normalisation
+    would do in live use if sessions were emotion-balanced)."""
+    by = {}
+    for it in items:
+        by.setdefault(it.speaker, []).append(it.path)
+    out = {}
+    for paths in by.values():
+        f = np.stack([X[p] for p in paths])
+        mu, sd = f.mean(0), f.std(0) + 1e-6
+        for p, v in zip(paths, f):
+            out[p] = (v - mu) / sd
+    return out
+
+
 def restats(a):
     """A finished run's HuBERT-LSTM (its best.pt, the epoch its validation
     chose) fused with a statistics branch trained the baseline's way: whole
@@ -597,6 +613,8 @@ def restats(a):
         import speech_embedding
         E = speech_embedding.clip_features(tr + va + te, audio, a.cache, a.embedding)
         X = {p: np.concatenate([X[p], E[p]]) for p in X}
+    if a.per_speaker:
+        X = per_speaker(tr + va + te, X)
     Xs = lambda its: np.stack([X[it.path] for it in its])  # noqa: E731
     nets = [baseline.fit(Xs(tr), tr, Xs(va), va, a.seed + k, val_corpus=vc)
             for k in range(a.stats_seeds)]
@@ -612,6 +630,7 @@ def restats(a):
     res = dict(src, command=' '.join(sys.argv), source=a.source,
                stats_recipe={'seeds': a.stats_seeds, 'seed': a.seed,
                              'speech_embedding': bool(a.embedding),
+                             'per_speaker': a.per_speaker,
                              'trained': 'whole clips, no augmentation (models/baseline.py fit)'},
                fusion_weight=w, fusion_scores=[{'weight': ww, 'score': s} for s, ww in scored],
                val_score=score, stats_branch=True)
@@ -774,6 +793,9 @@ def main():
     ap.add_argument('--source', help='restats: the run whose HuBERT-LSTM is fused')
     ap.add_argument('--stats-seeds', type=int, default=5,
                     help='restats: statistics MLPs averaged into one branch')
+    ap.add_argument('--per-speaker', action='store_true',
+                    help='restats: the branch\'s features standardised over each speaker\'s '
+                         'clips; a lever measured on the validation, not exportable')
     ap.add_argument('--embedding', metavar='DIR',
                     help='restats: also the clip statistics of Google\'s speech_embedding '
                          '(its two ONNX files in DIR) in the branch; a lever measured '
@@ -793,6 +815,9 @@ def main():
     elif a.cmd == 'export':
         # a finished run's chosen epoch and temperature, exported again
         res = json.load(open(os.path.join(a.out, 'results.json')))
+        if res.get('stats_recipe', {}).get('per_speaker'):
+            sys.exit(f'{a.out}: its statistics branch standardises per speaker, which '
+                     'the C engine does not do: not exportable')
         if res.get('stats_recipe', {}).get('speech_embedding'):
             sys.exit(f'{a.out}: its statistics branch reads speech_embedding features, '
                      'which the C engine does not compute: not exportable')

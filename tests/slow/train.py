@@ -132,6 +132,16 @@ mm = torch.ones(6, 8, dtype=torch.bool)
 check(abs(float(mc.mixed_ce(head, feats, yy, mm, perm, 1.0) - mc.masked_ce(head(feats), yy, mm)))
       < 1e-6, 'mixup with weight 1 is the plain loss')
 
+# per-speaker standardisation: each speaker's clips to mean 0, deviation 1
+pis = [It(f'/p/{k}', 'angry', f'c:{k % 2}', 'ravdess') for k in range(6)]
+Xp = {it.path: np.array([float(k), 10.0 * k * k]) for k, it in enumerate(pis)}
+Zp = mc.per_speaker(pis, Xp)
+ok = True
+for spk in ('c:0', 'c:1'):
+    z = np.stack([Zp[it.path] for it in pis if it.speaker == spk])
+    ok &= bool(np.allclose(z.mean(0), 0, atol=1e-9) and np.allclose(z.std(0), 1, atol=1e-5))
+check(ok, 'per-speaker standardisation: mean 0 and deviation 1 within each speaker')
+
 # the statistics ensemble: one MLP, the mean of its members' logits
 import baseline  # noqa: E402
 nets = []
