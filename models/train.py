@@ -565,19 +565,28 @@ def clip_stats(items, audio, cache_dir):
     return {it.path: have[it.path] for it in items}
 
 
-def per_speaker(items, X):
+def per_speaker(items, X, skewed=(), seed=0):
     """X's features standardised over each speaker's own clips (every clip
     of the speaker in items: transductive, what a per-session normalisation
-    would do in live use if sessions were emotion-balanced)."""
+    would do in live use if sessions were emotion-balanced). Speakers of
+    the items in skewed take their statistics from the clips of one of
+    their emotions alone (drawn at random): a session that is all anger,
+    as live use has them."""
     by = {}
     for it in items:
-        by.setdefault(it.speaker, []).append(it.path)
+        by.setdefault(it.speaker, []).append(it)
+    skew = {it.speaker for it in skewed}
+    rng = random.Random(seed)
     out = {}
-    for paths in by.values():
-        f = np.stack([X[p] for p in paths])
-        mu, sd = f.mean(0), f.std(0) + 1e-6
-        for p, v in zip(paths, f):
-            out[p] = (v - mu) / sd
+    for spk, its in sorted(by.items()):
+        f = np.stack([X[it.path] for it in its])
+        ref = f
+        if spk in skew:
+            lab = rng.choice(sorted({it.label for it in its}))
+            ref = f[[it.label == lab for it in its]]
+        mu, sd = ref.mean(0), ref.std(0) + 1e-6
+        for it, v in zip(its, f):
+            out[it.path] = (v - mu) / sd
     return out
 
 
@@ -614,7 +623,8 @@ def restats(a):
         E = speech_embedding.clip_features(tr + va + te, audio, a.cache, a.embedding)
         X = {p: np.concatenate([X[p], E[p]]) for p in X}
     if a.per_speaker:
-        X = per_speaker(tr + va + te, X)
+        X = per_speaker(tr + va + te, X, va + te if a.per_speaker == 'skewed' else (),
+                        a.seed)
     Xs = lambda its: np.stack([X[it.path] for it in its])  # noqa: E731
     nets = [baseline.fit(Xs(tr), tr, Xs(va), va, a.seed + k, val_corpus=vc)
             for k in range(a.stats_seeds)]
@@ -793,9 +803,11 @@ def main():
     ap.add_argument('--source', help='restats: the run whose HuBERT-LSTM is fused')
     ap.add_argument('--stats-seeds', type=int, default=5,
                     help='restats: statistics MLPs averaged into one branch')
-    ap.add_argument('--per-speaker', action='store_true',
+    ap.add_argument('--per-speaker', choices=['balanced', 'skewed'],
                     help='restats: the branch\'s features standardised over each speaker\'s '
-                         'clips; a lever measured on the validation, not exportable')
+                         'clips (skewed: validation and test speakers\' statistics from one '
+                         'emotion of theirs, as a live session would have them); a lever '
+                         'measured on the validation, not exportable')
     ap.add_argument('--embedding', metavar='DIR',
                     help='restats: also the clip statistics of Google\'s speech_embedding '
                          '(its two ONNX files in DIR) in the branch; a lever measured '

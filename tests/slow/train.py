@@ -141,6 +141,13 @@ for spk in ('c:0', 'c:1'):
     z = np.stack([Zp[it.path] for it in pis if it.speaker == spk])
     ok &= bool(np.allclose(z.mean(0), 0, atol=1e-9) and np.allclose(z.std(0), 1, atol=1e-5))
 check(ok, 'per-speaker standardisation: mean 0 and deviation 1 within each speaker')
+pis2 = [It(f'/q/{k}', ['angry', 'sad'][k % 2], 's:0', 'ravdess') for k in range(6)]
+Xq = {it.path: np.array([float(k)]) for k, it in enumerate(pis2)}
+Zq = mc.per_speaker(pis2, Xq, skewed=pis2)
+one = [[it.path for it in pis2 if it.label == lab] for lab in ('angry', 'sad')]
+check(any(abs(np.mean([Zq[p][0] for p in grp])) < 1e-9 for grp in one) and
+      abs(np.mean([Zq[it.path][0] for it in pis2])) > 0.2,
+      'skewed: a speaker\'s statistics from one of their emotions alone')
 
 # the statistics ensemble: one MLP, the mean of its members' logits
 import baseline  # noqa: E402
