@@ -743,7 +743,7 @@ int emo_hubert_state_create_chunked(const struct emo_hubert *h, int max_samples,
 	 * first of the transformer's (hs, qkv, ..., pos_scratch), which are
 	 * dead in their turn when the next forward's feature encoder runs
 	 * (hs is the caller's until then). At 10 s of hubert-base that is
-	 * 34 MB less. norm_in, fcache, normed and gn span both phases. */
+	 * 27 MiB less. norm_in, fcache, normed and gn span both phases. */
 	size_t fixed[] = {
 		c->do_normalize ? (size_t)max_samples : 0, /* norm_in */
 		(size_t)T * c->conv_dim[c->num_conv - 1], /* fcache */
