@@ -360,6 +360,23 @@ def load_audio(items, emotop, cache_dir):
     return {p: torch.from_numpy(x) for p, x in out.items()}
 
 
+def cached_per_clip(items, pack, compute, every=1000):
+    """{path: compute(path)} for each item, kept by path in the npz file
+    pack: what it holds already is read back, the rest computed (saved
+    every `every` new ones, so a stopped run goes on where it was)."""
+    have = {}
+    if os.path.exists(pack):
+        z = np.load(pack, allow_pickle=False)
+        have = dict(zip(z['paths'].tolist(), z['feats']))
+    todo = [it.path for it in items if it.path not in have]
+    for k, p in enumerate(todo):
+        have[p] = compute(p)
+        if (k + 1) % every == 0 or k + 1 == len(todo):
+            paths = sorted(have)
+            np.savez(pack, paths=np.array(paths), feats=np.stack([have[q] for q in paths]))
+    return {it.path: have[it.path] for it in items}
+
+
 # -- export to an emotop model directory ----------------------------------------
 
 # What every export adds to the encoder's HF config: emotop's head.

@@ -151,18 +151,7 @@ class SpeechEmbedding:
 def clip_features(items, audio, cache_dir, model_dir):
     """{path: SpeechEmbedding.clip_features of the item's audio as the
     trainers hear it (emotop_model.load_audio)}, cached in cache_dir."""
-    pack = os.path.join(cache_dir, 'speech-embedding.npz')
-    have = {}
-    if os.path.exists(pack):
-        z = np.load(pack, allow_pickle=False)
-        have = dict(zip(z['paths'].tolist(), z['feats']))
-    todo = [it.path for it in items if it.path not in have]
-    if todo:
-        se = SpeechEmbedding(model_dir)
-        for k, p in enumerate(todo):
-            have[p] = se.clip_features(audio[p])
-            if (k + 1) % 1000 == 0 or k + 1 == len(todo):
-                paths = sorted(have)  # checkpointed: a stopped run goes on
-                np.savez(pack, paths=np.array(paths),
-                         feats=np.stack([have[q] for q in paths]))
-    return {it.path: have[it.path] for it in items}
+    from emotop_model import cached_per_clip
+    se = SpeechEmbedding(model_dir)
+    return cached_per_clip(items, os.path.join(cache_dir, 'speech-embedding.npz'),
+                           lambda p: se.clip_features(audio[p]))

@@ -60,8 +60,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import corpora  # noqa: E402
 import torch_threads  # noqa: E402
-from emotop_model import (ARCH, LABELS, SR, Model, StatsNet, conv_features,  # noqa: E402
-                          corpus_metrics, encoder, export, fit_temperature,
+from emotop_model import (ARCH, LABELS, SR, Model, StatsNet, cached_per_clip,  # noqa: E402
+                          conv_features, corpus_metrics, encoder, export, fit_temperature,
                           load_audio, normalize, window_stats)
 
 SHARED = os.path.join(HERE, '..', '..', 'shared', 'data')
@@ -550,19 +550,8 @@ def run(a):
 def clip_stats(items, audio, cache_dir):
     """{path: the 193 window statistics of the whole normalised clip}, as the
     C engine computes them over one window (cached in cache_dir)."""
-    pack = os.path.join(cache_dir, 'window-stats.npz')
-    have = {}
-    if os.path.exists(pack):
-        z = np.load(pack, allow_pickle=False)
-        have = dict(zip(z['paths'].tolist(), z['stats']))
-    todo = [it.path for it in items if it.path not in have]
-    for p in todo:
-        x = audio[p]
-        have[p] = window_stats(normalize(x, len(x))).numpy()
-    if todo:
-        paths = sorted(have)
-        np.savez(pack, paths=np.array(paths), stats=np.stack([have[p] for p in paths]))
-    return {it.path: have[it.path] for it in items}
+    return cached_per_clip(items, os.path.join(cache_dir, 'window-stats.npz'),
+                           lambda p: window_stats(normalize(audio[p], len(audio[p]))).numpy())
 
 
 def per_speaker(items, X, skewed=(), seed=0):
