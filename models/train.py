@@ -41,6 +41,9 @@ stack: four times faster to train here, which buys the data. --pretrain N
 first teaches that front end to predict the log-mel spectrum of its
 receptive field (N steps, the training speakers' audio), HuBERT's own first
 targets in spirit; then everything is trained end to end with labels.
+--masked-pretrain N adds HuBERT's own first iteration between the two: the
+whole encoder learns, for N steps, to predict the MFCC k-means cluster of
+masked frames (training speakers' audio and LJSpeech).
 """
 import argparse
 import json
@@ -361,6 +364,145 @@ def pretrain_front_end(model, audio_list, steps, bs, seed, log):
                 f'({time.time() - t0:.0f} s)')
 
 
+# -- HuBERT's masked prediction, first iteration (MFCC k-means targets) ---
+#
+# Hsu et al. 2021: mask spans of the projected conv features with a learnt
+# embedding and train the transformer to predict, at the masked frames, the
+# k-means cluster of each frame's MFCCs (39: 13 coefficients, deltas and
+# double deltas; 100 clusters). The MFCC frame of encoder frame t is the
+# 25 ms window at the centre of that frame's 1,200-sample receptive field,
+# [320 t + 400, 320 t + 800), so one hop (20 ms) gives one target per frame.
+
+MFCC_CLUSTERS = 100
+MASK_SPAN, MASK_PROB = 10, 0.8  # HuBERT's: about half the frames masked
+
+
+def mfcc_frames(x):
+    """(B, n) normalised audio -> (B, T', 39) MFCC frames, T' >= the
+    encoder's frames of n samples (cut to them by the caller)."""
+    import torchaudio
+    global _MFCC
+    if '_MFCC' not in globals():
+        _MFCC = torchaudio.transforms.MFCC(
+            SR, n_mfcc=13, melkwargs=dict(n_fft=400, win_length=400, hop_length=320,
+                                          n_mels=40, center=False))
+    m = _MFCC(x[:, 400:])  # B, 13, T'
+    d = torchaudio.functional.compute_deltas(m)
+    dd = torchaudio.functional.compute_deltas(d)
+    return torch.cat([m, d, dd], 1).transpose(1, 2)
+
+
+def fit_kmeans(X, k, iters, g):
+    """Lloyd's k-means on the rows of X from k-means++ seeds: (k, D)."""
+    C = X[torch.randint(len(X), (1,), generator=g)]
+    for _ in range(k - 1):
+        d = torch.cdist(X, C).min(1).values ** 2
+        C = torch.cat([C, X[torch.multinomial(d / d.sum(), 1, generator=g)]])
+    for _ in range(iters):
+        a = torch.cdist(X, C).argmin(1)
+        for j in range(k):
+            s = X[a == j]
+            if len(s):
+                C[j] = s.mean(0)
+    return C
+
+
+def mfcc_codebook(pool, seed, k=MFCC_CLUSTERS, frames=100_000, log=print):
+    """The k-means targets: (mean, std, centroids) of standardised MFCC
+    frames sampled evenly from the clips of pool."""
+    g = torch.Generator().manual_seed(seed)
+    per = max(1, frames // len(pool))
+    X = []
+    for x in pool:
+        f = mfcc_frames(normalize(x)[None])[0]
+        X.append(f[torch.randperm(len(f), generator=g)[:per]])
+    X = torch.cat(X)
+    mean, std = X.mean(0), X.std(0) + 1e-5
+    t0 = time.time()
+    C = fit_kmeans((X - mean) / std, k, 20, g)
+    log(f'MFCC k-means: {k} clusters from {len(X)} frames of {len(pool)} clips '
+        f'({time.time() - t0:.0f} s)')
+    return {'mean': mean, 'std': std, 'centroids': C}
+
+
+def span_mask(B, T, g, span=MASK_SPAN, prob=MASK_PROB):
+    """HuBERT's mask: prob * T / span starts per example, each masking span
+    frames (overlaps merge). (B, T) bool."""
+    m = torch.zeros(B, T, dtype=torch.bool)
+    n = max(1, int(prob * T / span + torch.rand((), generator=g).item()))
+    for b in range(B):
+        for s in torch.randint(0, max(T - span, 0) + 1, (n,), generator=g).tolist():
+            m[b, s:s + span] = True
+    return m
+
+
+def masked_pretrain(model, pool, steps, bs, seed, ckpt, log, crop=2.0, lr=5e-4):
+    """Train model.enc by masked prediction of MFCC clusters for steps
+    batches of bs crops from pool; resumable from ckpt (saved every 100
+    steps and at the end). The prediction head and mask embedding are
+    dropped afterwards: the fine-tuned model never masks."""
+    enc = model.enc
+    H = enc.encoder.feature_projection.projection.out_features
+    head = nn.Linear(H, MFCC_CLUSTERS)
+    mask_emb = nn.Parameter(torch.empty(H).uniform_())
+    params = list(enc.parameters()) + list(head.parameters()) + [mask_emb]
+    opt = torch.optim.AdamW(params, lr=lr, weight_decay=1e-2)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, lr, total_steps=steps, pct_start=0.08)
+    g = torch.Generator().manual_seed(seed)
+    first = 0
+    if os.path.exists(ckpt):
+        st = torch.load(ckpt)
+        enc.load_state_dict(st['enc'])
+        head.load_state_dict(st['head'])
+        mask_emb.data.copy_(st['mask_emb'])
+        opt.load_state_dict(st['opt'])
+        sched.load_state_dict(st['sched'])
+        g.set_state(st['g'])
+        book, first = st['book'], st['step']
+        log(f'masked prediction: resuming at step {first}')
+    else:
+        book = mfcc_codebook(pool, seed, log=log)
+    n = int(crop * SR)
+    enc.train()
+    t0, tot, acc = time.time(), 0.0, 0.0
+    for step in range(first, steps):
+        xs = []
+        for i in torch.randint(len(pool), (bs,), generator=g).tolist():
+            x = pool[i]
+            if len(x) > n:
+                o = int(torch.randint(len(x) - n, (), generator=g))
+                x = x[o:o + n]
+            xs.append(F.pad(normalize(x), (0, n - len(x))))
+        x = torch.stack(xs)
+        feats = conv_features(enc.feature_extractor, x)
+        T = feats.shape[1]
+        with torch.no_grad():
+            f = (mfcc_frames(x)[:, :T] - book['mean']) / book['std']
+            y = torch.cdist(f, book['centroids'][None]).argmin(-1)
+        h = enc.encoder.feature_projection(feats)
+        m = span_mask(len(x), T, g)
+        h = torch.where(m[..., None], mask_emb.to(h.dtype), h)
+        z = head(enc.encoder.transformer(h))
+        loss = F.cross_entropy(z[m], y[m])
+        opt.zero_grad()
+        loss.backward()
+        nn.utils.clip_grad_norm_(params, 10.0)
+        opt.step()
+        sched.step()
+        tot += loss.item()
+        acc += (z[m].argmax(-1) == y[m]).float().mean().item()
+        if (step + 1) % 100 == 0 or step + 1 == steps:
+            k = (step % 100) + 1
+            log(f'masked prediction step {step + 1}/{steps} loss {tot / k:.3f} '
+                f'accuracy {acc / k:.3f} ({time.time() - t0:.0f} s)')
+            tot, acc = 0.0, 0.0
+            torch.save({'enc': enc.state_dict(), 'head': head.state_dict(),
+                        'mask_emb': mask_emb.data, 'opt': opt.state_dict(),
+                        'sched': sched.state_dict(), 'g': g.get_state(), 'book': book,
+                        'step': step + 1}, ckpt + '.tmp')
+            os.replace(ckpt + '.tmp', ckpt)
+
+
 # -- one run --------------------------------------------------------------
 
 def select(items, corpora_, splits):
@@ -437,9 +579,19 @@ def run(a):
         state = torch.load(ck)
         mods.load_state_dict(state['mods'])
         log(f'resuming at epoch {state["epoch"]}')
-    elif a.pretrain:
+    else:
         pool = [audio[it.path] for it in tr]
-        pretrain_front_end(model, pool, a.pretrain, a.batch, a.seed, log)
+        mk = os.path.join(a.out, 'masked.pt')
+        if a.pretrain and not os.path.exists(mk):
+            pretrain_front_end(model, pool, a.pretrain, a.batch, a.seed, log)
+        if a.masked_pretrain:
+            lj = []
+            if a.masked_ljspeech:
+                its, _ = corpora.read('ljspeech', os.path.join(a.data, corpora.SHARED['ljspeech']))
+                lj = list(load_audio(its, a.emotop, a.cache).values())
+            log(f'masked prediction pool: {len(pool)} training clips, {len(lj)} LJSpeech')
+            masked_pretrain(model, pool + lj, a.masked_pretrain, a.batch, a.seed, mk, log,
+                            a.crop)
     opt = torch.optim.AdamW(mods.parameters(), lr=a.lr, weight_decay=1e-2)
     total = a.epochs * a.steps
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, a.lr, total_steps=total,
@@ -517,6 +669,8 @@ def run(a):
            'stats_branch': stats is not None, 'adversary': a.adversary,
            'adversary_target': a.adversary_target,
            'time_mask': a.time_mask, 'only_train': a.only_train, 'mixup': a.mixup,
+           'masked_pretrain': a.masked_pretrain,
+           'masked_ljspeech': a.masked_ljspeech and a.masked_pretrain > 0,
            'best_epoch': best['epoch'], 'fusion_weight': w, 'val_curve': best['curve'],
            'n': {'train': len(tr), 'val': len(va), 'test': len(te)}}
     outs = {}
@@ -779,6 +933,12 @@ def main():
     ap.add_argument('--lr', type=float, default=1e-3)
     ap.add_argument('--pretrain', type=int, default=1500,
                     help='log-mel pretraining steps for the front end (0: none)')
+    ap.add_argument('--masked-pretrain', type=int, default=0, metavar='STEPS',
+                    help='HuBERT masked-prediction pretraining of the encoder on MFCC '
+                         'k-means targets, after the log-mel front-end pretraining '
+                         '(steps; 0: none)')
+    ap.add_argument('--no-masked-ljspeech', dest='masked_ljspeech', action='store_false',
+                    help='masked prediction on the training clips alone, without LJSpeech')
     ap.add_argument('--no-augment', action='store_true')
     ap.add_argument('--only-train', default='',
                     help='train on these corpora\'s training speakers only (validation '

@@ -10,7 +10,12 @@ independent references (needs python3-torch; slow suite):
   hand-made numbers; temperature fitting recovers a known temperature;
 - the statistics branch's ensemble (baseline.ensemble) is one MLP whose
   logits are the mean of its members';
-- with ../shared/data: a two-step run on TurEV-DB exports a model that the
+- masked prediction: each frame's MFCC target is the window at the centre
+  of its receptive field (torchaudio on that window alone), k-means finds
+  known clusters, the span mask covers about half a crop in whole spans,
+  and a stopped pretraining resumes at its step;
+- with ../shared/data: a two-step run on TurEV-DB (with two steps of
+  masked prediction) exports a model that the
   C engine computes as PyTorch does (models/check_parity.py --corpora), and
   so does that run refitted by `train.py restats` (an ensemble branch).
 """
@@ -166,6 +171,64 @@ check(ens.fc1.out_features == 48 and float((got - want).abs().max()) < 1e-5,
       'an ensemble of three statistics MLPs is one MLP of their mean logits',
       float((got - want).abs().max()))
 
+# masked prediction: the MFCC target of encoder frame t is the 25 ms window
+# at the centre of its receptive field, computed alone
+import torchaudio  # noqa: E402
+x = torch.randn(1, 16000) * 0.1
+mf = mc.mfcc_frames(x)
+alone = torchaudio.transforms.MFCC(16000, n_mfcc=13, melkwargs=dict(
+    n_fft=400, win_length=400, hop_length=400, n_mels=40, center=False))
+nt = em.n_frames(16000)
+ok = mf.shape[1] >= nt and mf.shape[2] == 39
+for t in (0, 7, nt - 1):
+    ref = alone(x[:, 320 * t + 400:320 * t + 800])[0, :, 0]
+    ok &= bool(torch.allclose(mf[0, t, :13], ref, atol=1e-3))
+check(ok, f'MFCC frame t = the window [320t+400, 320t+800) alone ({mf.shape[1]} >= {nt})')
+
+# k-means finds three separated blobs
+g = torch.Generator().manual_seed(3)
+truth = torch.tensor([[0.0, 0.0], [10.0, 0.0], [0.0, 10.0]])
+X = torch.cat([c + torch.randn(300, 2, generator=g) for c in truth])
+C = mc.fit_kmeans(X, 3, 10, g)
+err = max(float((C - c).norm(dim=1).min()) for c in truth)
+check(err < 0.3, f'k-means recovers three blobs (worst centroid off by {err:.2f})')
+
+# HuBERT's span mask: spans of 10, about half of a 2 s crop's 99 frames
+mk = mc.span_mask(200, 99, torch.Generator().manual_seed(0))
+share = float(mk.float().mean())
+runs = []
+for row in mk.tolist():
+    n = 0
+    for v in row + [False]:
+        if v:
+            n += 1
+        elif n:
+            runs.append(n)
+            n = 0
+check(0.4 < share < 0.7, f'span mask: {share:.2f} of the frames masked')
+check(min(runs) >= 10, 'every masked run is at least one whole span', sorted(runs)[:5])
+
+# masked pretraining learns, and a second call resumes from its checkpoint
+# (a stopped run does not redo it)
+with tempfile.TemporaryDirectory() as tmp:
+    pool = [torch.randn(n) * 0.1 for n in (20000, 30000, 40000, 25000)]
+    mdl = em.Model(em.encoder(), em.ARCH['hidden'])
+    before = {k: v.clone() for k, v in mdl.enc.state_dict().items()}
+    logs = []
+    ck = os.path.join(tmp, 'masked.pt')
+    mc.masked_pretrain(mdl, pool, 2, 2, 0, ck, logs.append, crop=1.0)
+    st = torch.load(ck)
+    moved = any(not torch.equal(before[k], v) for k, v in st['enc'].items())
+    check(st['step'] == 2 and moved and st['book']['centroids'].shape == (mc.MFCC_CLUSTERS, 39)
+          and all(np.isfinite(float(m.split('loss ')[1].split()[0])) for m in logs if 'loss' in m),
+          'masked pretraining saves its step, codebook and a changed encoder; finite losses',
+          logs)
+    mdl2 = em.Model(em.encoder(), em.ARCH['hidden'])
+    mc.masked_pretrain(mdl2, pool, 2, 2, 0, ck, logs.append, crop=1.0)
+    same = all(torch.equal(v, st['enc'][k]) for k, v in mdl2.enc.state_dict().items())
+    check(any('resuming at step 2' in m for m in logs) and same,
+          'a second call resumes at the saved step with the saved encoder', logs[-1:])
+
 # a tiny real run, exported, C == PyTorch
 if os.path.isdir(os.path.join(DATA, 'turev-db')):
     with tempfile.TemporaryDirectory() as tmp:
@@ -173,7 +236,8 @@ if os.path.isdir(os.path.join(DATA, 'turev-db')):
         exp = os.path.join(tmp, 'model')
         p = subprocess.run([sys.executable, os.path.join(SRC, 'models', 'train.py'),
                             'run', '--out', out, '--corpora', 'turev', '--epochs', '1',
-                            '--steps', '2', '--pretrain', '2', '--export', exp,
+                            '--steps', '2', '--pretrain', '2', '--masked-pretrain', '2',
+                            '--no-masked-ljspeech', '--export', exp,
                             '--emotop', EMOTOP, '--cache', os.path.join(tmp, 'cache')],
                            capture_output=True, text=True, timeout=1200)
         check(p.returncode == 0 and os.path.exists(os.path.join(exp, 'model.safetensors')),
