@@ -872,7 +872,10 @@ def protocol(a):
     common = ['--epochs', str(a.epochs), '--steps', str(a.steps), '--pretrain',
               str(a.pretrain), '--seed', str(a.seed), '--data', a.data, '--emotop',
               a.emotop, '--cache', a.cache, '--val-corpus', a.val_corpus,
-              '--adversary', str(a.adversary)] + ([] if a.stats else ['--no-stats'])
+              '--adversary', str(a.adversary),
+              '--masked-pretrain', str(a.masked_pretrain)] + (
+                  [] if a.stats else ['--no-stats']) + (
+                  [] if a.masked_ljspeech else ['--no-masked-ljspeech'])
     labelled = [c for c in a.corpora.split(',') if corpora.CLASSES[c]]
     runs = [('heldout', ['--export', a.export] if a.export else [])]
     runs += [(f'loco-{c}', ['--leave-out', c, '--epochs', str(a.loco_epochs)])
