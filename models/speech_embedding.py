@@ -112,9 +112,8 @@ class Graph:
                 if len(a) > 2 and a[2] is not None:
                     y = torch.minimum(y, a[2])
             elif op == 'ReduceMax':
-                y = a[0].amax(dim=at['axes'] if 'axes' in at else None,
-                              keepdim=bool(at.get('keepdims', 1))) \
-                    if 'axes' in at else a[0].max()
+                y = (a[0].amax(dim=at['axes'], keepdim=bool(at.get('keepdims', 1)))
+                     if 'axes' in at else a[0].max())
             elif op == 'Cast':
                 y = a[0].float()
             else:

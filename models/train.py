@@ -46,6 +46,7 @@ whole encoder learns, for N steps, to predict the MFCC k-means cluster of
 masked frames (training speakers' audio and LJSpeech).
 """
 import argparse
+import functools
 import json
 import math
 import os
@@ -377,16 +378,19 @@ MFCC_CLUSTERS = 100
 MASK_SPAN, MASK_PROB = 10, 0.8  # HuBERT's: about half the frames masked
 
 
+@functools.lru_cache(maxsize=None)
+def _mfcc():
+    import torchaudio
+    return torchaudio.transforms.MFCC(
+        SR, n_mfcc=13, melkwargs=dict(n_fft=400, win_length=400, hop_length=320,
+                                      n_mels=40, center=False))
+
+
 def mfcc_frames(x):
     """(B, n) normalised audio -> (B, T', 39) MFCC frames, T' >= the
     encoder's frames of n samples (cut to them by the caller)."""
     import torchaudio
-    global _MFCC
-    if '_MFCC' not in globals():
-        _MFCC = torchaudio.transforms.MFCC(
-            SR, n_mfcc=13, melkwargs=dict(n_fft=400, win_length=400, hop_length=320,
-                                          n_mels=40, center=False))
-    m = _MFCC(x[:, 400:])  # B, 13, T'
+    m = _mfcc()(x[:, 400:])  # B, 13, T'
     d = torchaudio.functional.compute_deltas(m)
     dd = torchaudio.functional.compute_deltas(d)
     return torch.cat([m, d, dd], 1).transpose(1, 2)
