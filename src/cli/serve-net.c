@@ -405,6 +405,12 @@ static int cb_http(struct lws *wsi, enum lws_callback_reasons reason, void *user
 	struct net *n = lws_context_user(lws_get_context(wsi));
 	struct http_state *hs = user;
 	switch (reason) {
+	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+		/* An upgrade that names no subprotocol is bound by libwebsockets
+		 * to the first one, this one: it serves no socket, so it refuses
+		 * every upgrade (no 101), whatever the token, Origin or path. The
+		 * page's socket is "emotop" (cb_ws), which checks them all. */
+		return 1;
 	case LWS_CALLBACK_HTTP:
 		return on_http(n, wsi, hs, in ? (const char *)in : "/");
 	case LWS_CALLBACK_HTTP_BODY:

@@ -164,6 +164,42 @@ def test_access():
           'token', s.err[0])
 
 
+def test_upgrade_matrix():
+    """#37 item 1: every WebSocket upgrade, whatever subprotocol it names or
+    omits, on every path, passes the token, Origin and Host checks or gets
+    no 101. Only the page's own socket (protocol emotop, /ws, the token, its
+    own or no Origin) is answered 101."""
+    s = Server()
+    p = s.port
+    tokens = {'missing': '', 'wrong': 'f' * 32, 'right': s.token}
+    origins = {'foreign': 'http://evil.example', 'own': 'self', 'none': None}
+    protocols = {'none': None, 'unknown': 'chat', 'http': 'http', 'emotop': 'emotop'}
+    for pname, proto in protocols.items():
+        for tname, tok in tokens.items():
+            for oname, origin in origins.items():
+                for path in ('/ws', '/', '/app.js'):
+                    want = (pname == 'emotop' and tname == 'right' and oname != 'foreign'
+                            and path == '/ws')
+                    try:
+                        w = WS(p, tok, origin=origin, path=path, protocol=proto, timeout=5)
+                        got = True
+                        w.close()
+                    except Closed:
+                        got = False
+                    check(got == want, f'upgrade with protocol {pname}, token {tname}, '
+                          f'Origin {oname}, {path}: {"101" if want else "refused"}', got)
+    # the issue's reproduction, byte for byte: no protocol, no token, foreign Origin
+    st, _, _ = get(p, '/ws', headers={'Connection': 'Upgrade', 'Upgrade': 'websocket',
+                                      'Sec-WebSocket-Version': '13',
+                                      'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==',
+                                      'Origin': 'http://evil.example'})
+    check(st != 101, 'the issue\'s curl upgrade (no protocol, no token, foreign Origin): '
+          'no 101', st)
+    st, _, _ = get(p, f'/?token={s.token}')
+    check(st == 200, 'the page is still served after the refusals', st)
+    s.stop()
+
+
 def test_limits():
     s = Server('--max-clients', '4', '--max-upload', '1')
     p, t = s.port, s.token
@@ -539,6 +575,7 @@ def test_server_source():
 
 if __name__ == '__main__':
     test_access()
+    test_upgrade_matrix()
     test_limits()
     test_upload_and_report()
     test_options()
