@@ -75,6 +75,17 @@ int emo_model_label_index(const struct emo_model *m, const char *name);
  * cached; thread safe. */
 const char *emo_model_sha256(const struct emo_model *m);
 
+/* The shipped model's directory, the one every client loads when it is
+ * given none: $EMOTOP_MODEL when set; else an installed copy next to the
+ * running program (<prefix>/bin/../share/emotop/models/emotop-small, so
+ * a tree moved with DESTDIR still finds its own); else the build's
+ * installed data dir (<datadir>/emotop/models/emotop-small); else the
+ * source tree the library was built from. The first that exists, or the
+ * last candidate when none does (so a message can name it). The string is
+ * static and lives as long as the process. *origin, when not NULL, says
+ * where it came from: "EMOTOP_MODEL", "installed" or "source tree". */
+const char *emo_model_default_dir(const char **origin);
+
 /* OpenBLAS threads used by every model in the process (default: 1 in the
  * program; OpenBLAS's own default otherwise). Sums are split by thread, so
  * the thread count changes the last bits of the results. n is clamped to

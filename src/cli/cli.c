@@ -58,14 +58,10 @@ long peak_rss_kib(void)
 	return ru.ru_maxrss;
 }
 
-/* Default model directory: $EMOTOP_MODEL, else the one beside the
- * executable's source tree (build dir), else the installed one. */
+/* Default model directory: the library's (emo_model_default_dir). */
 const char *default_model(void)
 {
-	const char *e = getenv("EMOTOP_MODEL");
-	if (e && *e)
-		return e;
-	return EMOTOP_DEFAULT_MODEL;
+	return emo_model_default_dir(NULL);
 }
 
 const char precision_help[] =
@@ -113,11 +109,17 @@ int load_model_or_explain(const char *dir, enum emo_precision precision,
 	if (!err)
 		return 0;
 	cli_error("cannot load model '%s': %s", dir, emo_strerror(err));
-	const char *env = getenv("EMOTOP_MODEL");
-	if (!strcmp(dir, EMOTOP_DEFAULT_MODEL) && !(env && *env))
+	const char *env = getenv("EMOTOP_MODEL"), *origin;
+	const char *shipped = emo_model_default_dir(&origin);
+	if (!strcmp(dir, shipped) && !strcmp(origin, "installed"))
+		fprintf(stderr, "The installed model is missing or damaged: install emotop "
+			"again ('meson install -C build' in the source tree) or give "
+			"another with --model DIR.\n");
+	else if (!strcmp(dir, shipped) && !strcmp(origin, "source tree"))
 		fprintf(stderr, "The shipped model is missing or damaged: restore it "
-			"('git checkout -- models/emotop-small' in the source tree) or "
-			"give another with --model DIR.\n");
+			"('git checkout -- models/emotop-small' in the source tree), "
+			"install emotop ('meson install -C build'), or give another "
+			"with --model DIR.\n");
 	else if (env && *env && !strcmp(dir, env))
 		fprintf(stderr, "EMOTOP_MODEL names it: fix that directory (see 'man "
 			"emotop', MODEL DIRECTORY), or unset EMOTOP_MODEL for the "

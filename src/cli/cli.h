@@ -13,10 +13,6 @@
 #include "emotop/vad.h"
 #include "util/util.h"
 
-#ifndef EMOTOP_DEFAULT_MODEL
-#define EMOTOP_DEFAULT_MODEL "models/emotop-small"
-#endif
-
 enum { EXIT_USAGE = 2, EXIT_PARTIAL = 3 };
 
 extern const char *prog;

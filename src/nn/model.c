@@ -14,6 +14,7 @@
 #include <strings.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "emotop/error.h"
@@ -460,4 +461,69 @@ int emo_model_infer_at(const struct emo_model *m, struct emo_model_state *s,
 			return EMO_E_NONFINITE;
 		}
 	return T;
+}
+
+/* ---- the default model directory ------------------------------------------- */
+
+#ifndef EMOTOP_SOURCE_MODEL
+#define EMOTOP_SOURCE_MODEL "models/emotop-small"
+#endif
+#ifndef EMOTOP_INSTALLED_MODEL
+#define EMOTOP_INSTALLED_MODEL "/usr/local/share/emotop/models/emotop-small"
+#endif
+#define SHIPPED_REL "share/emotop/models/emotop-small"
+
+static bool is_dir(const char *p)
+{
+	struct stat st;
+	return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static pthread_once_t default_once = PTHREAD_ONCE_INIT;
+static char default_dir[4096];
+static const char *default_origin;
+
+static void find_default(void)
+{
+	const char *e = getenv("EMOTOP_MODEL");
+	if (e && *e) {
+		snprintf(default_dir, sizeof default_dir, "%s", e);
+		default_origin = "EMOTOP_MODEL";
+		return;
+	}
+	/* <prefix>/bin/emotop -> <prefix>/share/emotop/models/emotop-small */
+	char exe[4096];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	if (n > 0) {
+		exe[n] = 0;
+		char *slash = strrchr(exe, '/');
+		if (slash) {
+			*slash = 0;
+			slash = strrchr(exe, '/');
+			if (slash && !strcmp(slash, "/bin")) {
+				*slash = 0;
+				int k = snprintf(default_dir, sizeof default_dir, "%s/" SHIPPED_REL,
+						 exe);
+				if (k > 0 && (size_t)k < sizeof default_dir && is_dir(default_dir)) {
+					default_origin = "installed";
+					return;
+				}
+			}
+		}
+	}
+	if (is_dir(EMOTOP_INSTALLED_MODEL) && !is_dir(EMOTOP_SOURCE_MODEL)) {
+		snprintf(default_dir, sizeof default_dir, "%s", EMOTOP_INSTALLED_MODEL);
+		default_origin = "installed";
+		return;
+	}
+	snprintf(default_dir, sizeof default_dir, "%s", EMOTOP_SOURCE_MODEL);
+	default_origin = "source tree";
+}
+
+const char *emo_model_default_dir(const char **origin)
+{
+	pthread_once(&default_once, find_default);
+	if (origin)
+		*origin = default_origin;
+	return default_dir;
 }
