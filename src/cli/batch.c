@@ -44,6 +44,16 @@ struct file_ctx {
 	double weight;
 };
 
+/* The window's own most probable label (r->label is the smoothed one). */
+static int top_label(const struct emo_result *r)
+{
+	int top = 0;
+	for (int i = 1; i < r->num_labels; i++)
+		if (r->probs[i] > r->probs[top])
+			top = i;
+	return top;
+}
+
 static void on_window(const struct emo_result *r, void *ud)
 {
 	struct file_ctx *c = ud;
@@ -55,26 +65,34 @@ static void on_window(const struct emo_result *r, void *ud)
 	if (!c->b->print_windows)
 		return;
 	if (c->b->json) {
+		/* the label of a window is the smoothed, hysteresis-held one
+		 * (label, confidence: as the log, the TUI and the page have it);
+		 * beside it the window's own probabilities and their top */
 		fprintf(c->out, "{\"type\":\"window\",\"file\":");
 		json_print_string(c->out, c->job->path);
 		fprintf(c->out, ",\"index\":%lld,\"t0\":%.3f,\"t1\":%.3f,\"speech\":%.3f,"
 			"\"probs\":", (long long)r->index, r->t0, r->t1, r->speech_s);
 		print_probs_json(c->out, m, r->probs);
+		fprintf(c->out, ",\"smoothed\":");
+		print_probs_json(c->out, m, r->smoothed);
 		fprintf(c->out, ",\"label\":");
 		json_print_string(c->out, emo_model_label(m, r->label));
-		fprintf(c->out, ",\"confidence\":%.6f,\"uncertain\":%s", r->confidence,
-			r->uncertain ? "true" : "false");
+		fprintf(c->out, ",\"confidence\":%.6f,\"top\":", r->confidence);
+		json_print_string(c->out, emo_model_label(m, top_label(r)));
+		fprintf(c->out, ",\"uncertain\":%s", r->uncertain ? "true" : "false");
 		if (r->affect.valid)
 			fprintf(c->out, ",\"valence\":%.4f,\"arousal\":%.4f", r->affect.valence,
 				r->affect.arousal);
 		fprintf(c->out, "}\n");
 	} else {
-		int top = 0;
-		for (int i = 1; i < r->num_labels; i++)
-			if (r->probs[i] > r->probs[top])
-				top = i;
-		fprintf(c->out, "  %7.2f-%-7.2f %-10s %5.1f%%%s\n", r->t0, r->t1,
+		int top = top_label(r);
+		if (r->index == 0)
+			fprintf(c->out, "  %-16s%-19s%s\n", "window (s)", "label (smoothed)",
+				"the window's own top");
+		fprintf(c->out, "  %7.2f-%-7.2f %-10s %5.1f%%  %-10s %5.1f%%%s%s\n", r->t0,
+			r->t1, emo_model_label(m, r->label), 100 * r->confidence,
 			emo_model_label(m, top), 100 * r->probs[top],
+			r->uncertain ? "  (uncertain)" : "",
 			r->speech_s < c->b->cfg.min_window_s ? "  (short)" : "");
 	}
 }
