@@ -20,9 +20,11 @@ pkgs=(
   clang libclang-rt-14-dev alsa-utils libasound2-plugins tmux espeak-ng sox
   chromium
   python3 groff-base curl time
+  # the Python package (python/): its extension, its tests, pip install
+  python3-dev python3-numpy python3-pytest python3-mesonpy python3-venv python3-pip
 )
 if [ "${1:-}" = "--with-python" ]; then
-  pkgs+=(python3-torch python3-torchaudio python3-numpy python3-soundfile python3-onnx)
+  pkgs+=(python3-torch python3-torchaudio python3-soundfile python3-onnx)
 fi
 
 missing=()
