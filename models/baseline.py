@@ -11,7 +11,7 @@ deviation of their frame-to-frame delta, and the share of louder frames:
 193 numbers, standardised on the training clips. MLP 256 (ReLU, dropout
 0.3), the same masked loss and corpus/class balance (as example weights)
 and the same splits and metrics as train.py; the epoch is chosen on
-the cross-corpus validation (train.val_score: the validation corpus
+the cross-corpus validation (protocol.val_score: the validation corpus
 and the validation speakers). Runs the held-out-speaker protocol and
 leave-one-corpus-out for each corpus, in about a minute.
 """
@@ -27,7 +27,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import corpora  # noqa: E402
 import emotop_model as em  # noqa: E402
-import train as protocol  # noqa: E402  (the splits and the selection)
+import protocol  # noqa: E402  (the splits, the selection, the loss)
 
 LABELS = corpora.LABELS
 
@@ -112,7 +112,7 @@ def predict(net, X):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    ap.add_argument('--data', default=protocol.SHARED)
+    ap.add_argument('--data', default=protocol.DATA)
     ap.add_argument('--corpora', default='ravdess,nemo,turev,ased,tess')
     ap.add_argument('--val-corpus', default=protocol.VAL_CORPUS,
                     help='corpus kept out of training to validate on (\'\': none)')

@@ -18,7 +18,7 @@ the other logits are masked), so nEMO, which has no "calm", never teaches
 "never calm". Batches are balanced over corpora, then over each corpus's
 classes.
 
-Protocol (speaker independent everywhere; SPLITS below, fixed before any
+Protocol (speaker independent everywhere; protocol.SPLITS, fixed before any
 result was seen):
   held-out speakers  train on the training speakers of every corpus,
                      choose the epoch and fit the temperature on the
@@ -64,51 +64,15 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import corpora  # noqa: E402
 import torch_threads  # noqa: E402
+from augment import augment, requantise  # noqa: E402
+from protocol import (DATA, FOLD_CORPORA, SPLITS, VAL_CORPUS, corpus_score,  # noqa: E402
+                      fold_choice, fold_eval_subset, fold_runs, fold_summary, masked_ce,
+                      protocol_sets, val_corpus_for, val_score)
 from emotop_model import (ARCH, LABELS, SR, Model, StatsNet, cached_per_clip,  # noqa: E402
                           conv_features, corpus_metrics, encoder, export, fit_temperature,
                           load_audio, normalize, window_stats)
 
-SHARED = os.path.join(HERE, '..', '..', 'shared', 'data')
-
-SPLITS = {
-    'ravdess': {'val': ['17', '18'], 'test': ['19', '20'], 'demo': ['01']},
-    'nemo': {'val': ['KD0'], 'test': ['IC0', 'WR0'], 'demo': []},
-    'turev': {'val': ['6783'], 'test': ['7895'], 'demo': []},
-    # ASED's 65 speakers by number (corpora.ased): test n % 8 == 3, validation
-    # n % 8 == 6, fixed before any result was seen
-    'ased': {'val': ['%02d' % n for n in range(1, 66) if n % 8 == 6],
-             'test': ['%02d' % n for n in range(1, 66) if n % 8 == 3], 'demo': []},
-    # TESS has two speakers: it is the whole-corpus validation set (see
-    # VAL_CORPUS); where it is the corpus left out, TurEV-DB validates
-    'tess': {'val': [], 'test': ['OAF', 'YAF'], 'demo': []},
-}
-
-# The corpus held out of training entirely to choose epoch, fusion weight
-# and temperature (with the validation speakers of the training corpora):
-# what is selected is what holds up on a corpus the model never heard.
-VAL_CORPUS = 'tess'
-VAL_CORPUS_IF_LEFT_OUT = 'turev'
-
-
-def val_corpus_for(leave_out, val_corpus=VAL_CORPUS):
-    if not val_corpus:
-        return ''
-    return VAL_CORPUS_IF_LEFT_OUT if leave_out == val_corpus else val_corpus
-
-
-
-def split_of(item):
-    """'train', 'val', 'test' or 'demo' for an item of a corpus in SPLITS
-    (other corpora: all 'test')."""
-    s = SPLITS.get(item.corpus)
-    if s is None:
-        return 'test'
-    spk = item.speaker.split(':', 1)[1]
-    for k in ('demo', 'val', 'test'):
-        if spk in s[k]:
-            return k
-    return 'train'
-
+SHARED = DATA
 
 # -- training ---------------------------------------------------------------
 
@@ -126,77 +90,14 @@ class GradReverse(torch.autograd.Function):
         return -ctx.lam * g, None
 
 
-# -- augmentation for real microphones ----------------------------------
-
-def colored_noise(n, kind, g):
-    w = torch.randn(n, generator=g)
-    if kind == 'white':
-        return w
-    f = torch.fft.rfft(w)
-    k = torch.arange(f.shape[0]).clamp(min=1).float()
-    f = f / (k.sqrt() if kind == 'pink' else k)
-    y = torch.fft.irfft(f, n)
-    return y / (y.std() + 1e-9)
-
-
-def reverb(x, g):
-    """Convolution with a synthetic room response: exponentially decaying
-    noise, RT60 0.15-0.8 s, with a direct path."""
-    rt60 = 0.15 + 0.65 * float(torch.rand((), generator=g))
-    n = int(rt60 * SR)
-    t = torch.arange(n) / SR
-    h = torch.randn(n, generator=g) * torch.exp(-6.9 * t / rt60)
-    h[0] = 1.0 / (0.3 + float(torch.rand((), generator=g)))
-    h = h / h.norm()
-    m = len(x) + n - 1
-    L = 1 << (m - 1).bit_length()
-    y = torch.fft.irfft(torch.fft.rfft(x, L) * torch.fft.rfft(h, L), L)[:len(x)]
-    return y
-
-
-def band_limit(x, g):
-    """A telephone band (300-3400 Hz) or a low-pass at 4-7 kHz."""
-    X = torch.fft.rfft(x)
-    f = torch.fft.rfftfreq(len(x), 1 / SR)
-    if float(torch.rand((), generator=g)) < 0.5:
-        X[(f < 300) | (f > 3400)] = 0
-    else:
-        X[f > 4000 + 3000 * float(torch.rand((), generator=g))] = 0
-    return torch.fft.irfft(X, len(x))
-
-
-def augment(x, others, g):
-    r = lambda: float(torch.rand((), generator=g))  # noqa: E731
-    if r() < 0.3:  # speed (pitch and tempo) 0.9-1.1, linear interpolation
-        s = 0.9 + 0.2 * r()
-        x = F.interpolate(x[None, None], scale_factor=1 / s, mode='linear',
-                          align_corners=False)[0, 0]
-    if r() < 0.3:
-        x = reverb(x, g)
-    if r() < 0.2:
-        x = band_limit(x, g)
-    p = x.pow(2).mean() + 1e-10
-    if r() < 0.6:
-        snr = 0 + 30 * r()
-        kind = ['white', 'pink', 'brown', 'babble'][int(4 * r())]
-        if kind == 'babble':
-            o = others[int(r() * len(others))]
-            n = o[:len(x)] if len(o) >= len(x) else F.pad(o, (0, len(x) - len(o)))
-            n = n / (n.std() + 1e-9)
-            snr += 10  # other speech is only background
-        else:
-            n = colored_noise(len(x), kind, g)
-        x = x + n * torch.sqrt(p / 10 ** (snr / 10))
-    return x * 10 ** ((-12 + 24 * r()) / 20)
-
-
 # -- data ----------------------------------------------------------------
 
 class Sampler:
     """Balanced batches: a corpus uniformly, then one of its classes
     uniformly, then a clip of that class."""
 
-    def __init__(self, items, audio, seed):
+    def __init__(self, items, audio, seed, voices=False):
+        self.voices = voices
         self.pool = {}
         for it in items:
             self.pool.setdefault(it.corpus, {}).setdefault(it.label, []).append(it)
@@ -219,7 +120,7 @@ class Sampler:
                 o = self.rng.randrange(len(x) - n)
                 x = x[o:o + n]
             if aug:
-                x = augment(x, self.others, self.g)[:n]
+                x = augment(x, self.others, self.g, self.voices)[:n]
             xs.append(x)
             ys.append(LABELS.index(lab))
             ms.append([l in corpora.CLASSES[c] for l in LABELS])
@@ -254,20 +155,6 @@ def mixed_ce(head, feats, y, mask, perm, lam):
     and the loss mixes their labels in the same proportion."""
     z = head(lam * feats + (1 - lam) * feats[perm])
     return lam * masked_ce(z, y, mask) + (1 - lam) * masked_ce(z, y[perm], mask)
-
-
-def masked_ce(logits, y, mask, smoothing=0.1, weights=None):
-    """Cross entropy over each example's own corpus's classes, label
-    smoothing spread over those classes only; weights: per example (the
-    baseline's balance), or None."""
-    z = logits.masked_fill(~mask, float('-inf'))
-    logp = F.log_softmax(z, -1).masked_fill(~mask, 0.0)
-    k = mask.sum(-1, keepdim=True).float()
-    q = mask.float() * (smoothing / k)
-    q = q.scatter_add(1, y[:, None], torch.full_like(y[:, None], 1 - smoothing,
-                                                     dtype=q.dtype))
-    loss = -(q * logp).sum(-1)
-    return (loss * weights if weights is not None else loss).mean()
 
 
 # -- selection ----------------------------------------------------------
@@ -306,17 +193,6 @@ def fuse(zh, zs, w):
     """Late fusion: w times the head's logits plus (1 - w) times the
     statistics branch's (w = 1: the HuBERT-LSTM alone)."""
     return w * np.asarray(zh) + (1 - w) * np.asarray(zs)
-
-
-def val_score(vm, train_c, val_corpus):
-    """The selection score: per corpus the mean of restricted accuracy and
-    3-class valence F1; the held-out corpus counts half, the validation
-    speakers of the training corpora (averaged) the other half."""
-    per = {c: (vm[c]['accuracy'] + vm[c]['valence_f1']) / 2 for c in vm if c != '_all'}
-    inside = float(np.mean([per[c] for c in train_c if c in per]))
-    if val_corpus and val_corpus in per:
-        return 0.5 * per[val_corpus] + 0.5 * inside, per
-    return inside, per
 
 
 # -- log-mel pretraining of the front end -------------------------------
@@ -509,34 +385,6 @@ def masked_pretrain(model, pool, steps, bs, seed, ckpt, log, crop=2.0, lr=5e-4):
 
 # -- one run --------------------------------------------------------------
 
-def select(items, corpora_, splits):
-    return [it for it in items if it.corpus in corpora_ and split_of(it) in splits]
-
-
-def protocol_sets(labelled, names, leave_out='', val_corpus='', only_train=None):
-    """(training corpora, train, validation, test items) of one run of the
-    protocol: held-out speakers of every corpus, or with leave_out every
-    speaker (but the demo's) of that corpus as the test set. val_corpus:
-    a corpus kept out of training whose every speaker validates, beside the
-    validation speakers of the training corpora. only_train: train on the
-    training speakers of these corpora alone, validate and test as without
-    it (a lever measured on the same validation)."""
-    train_c = [c for c in names if c not in (leave_out, val_corpus) and corpora.CLASSES[c]]
-    tr = select(labelled, [c for c in train_c if not only_train or c in only_train],
-                {'train'})
-    va = select(labelled, train_c, {'val'})
-    if val_corpus:
-        # every speaker of it; TESS's 2,800 words: every fourth (700), enough
-        # for its two voices and seven classes and a quarter of the time
-        vi = [it for it in labelled if it.corpus == val_corpus and split_of(it) != 'demo']
-        va += vi[::4] if val_corpus == 'tess' else vi
-    if leave_out:
-        te = [it for it in labelled if it.corpus == leave_out and split_of(it) != 'demo']
-    else:
-        te = select(labelled, train_c, {'test'})
-    return train_c, tr, va, te
-
-
 def run(a):
     torch_threads.set_threads(a.threads)
     torch.manual_seed(a.seed)
@@ -557,8 +405,15 @@ def run(a):
     audio = load_audio(items, a.emotop, a.cache)
     labelled = [it for it in items if it.label is not None]
     vc = val_corpus_for(a.leave_out, a.val_corpus) if a.val_corpus in names else ''
+    if a.fold:
+        if not a.leave_out:
+            sys.exit('run --fold: give the corpus this fold leaves out (--leave-out)')
+        vc = ''  # a fold validates on nothing of its own: `folds` chooses
     train_c, tr, va, te = protocol_sets(labelled, names, a.leave_out, vc,
-                                        a.only_train.split(',') if a.only_train else None)
+                                        a.only_train.split(',') if a.only_train else None,
+                                        fold=a.fold)
+    if a.fold:
+        va = []
     log(f'train {len(tr)} clips ({", ".join(sorted({it.corpus for it in tr}))}), '
         f'val {len(va)}' + (f' (speakers of {", ".join(train_c)} and all of {vc})'
                              if vc else '') + f', test {len(te)}'
@@ -600,7 +455,7 @@ def run(a):
     total = a.epochs * a.steps
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, a.lr, total_steps=total,
                                                 pct_start=0.1)
-    sampler = Sampler(tr, audio, a.seed)
+    sampler = Sampler(tr, audio, a.seed, a.voices)
     beta = torch.distributions.Beta(a.mixup, a.mixup) if a.mixup > 0 else None
     best = {'score': -1, 'epoch': 0, 'weight': 1.0, 'curve': []}
     first = 0
@@ -611,6 +466,11 @@ def run(a):
         sampler.g.set_state(state['g'])
         best = state['best']
         first = state['epoch']
+    if a.fold:
+        fold_sub = fold_eval_subset(te)
+        fold_ls = level_shifted(fold_sub, audio)
+        fold_curve = json.load(open(os.path.join(a.out, 'curve.json')))['curve'][:first] \
+            if first else []
     for ep in range(first, a.epochs):
         mods.train()
         t0, tot, tot_s, tot_a = time.time(), 0.0, 0.0, 0.0
@@ -640,7 +500,11 @@ def run(a):
             nn.utils.clip_grad_norm_(mods.parameters(), 1.0)
             opt.step()
             sched.step()
-        if stats is not None:
+        if a.fold:
+            score, per, w, score_h = fold_epoch(a, ep, model, stats, fold_sub, audio,
+                                                fold_ls, fold_curve)
+            torch.save(mods.state_dict(), os.path.join(a.out, f'epoch-{ep + 1}.pt'))
+        elif stats is not None:
             zh, zs = logits_of(model, va, audio, stats)
             scored = [(val_score(corpus_metrics(fuse(zh, zs, w), va), train_c, vc), w)
                       for w in FUSION_WEIGHTS]
@@ -666,6 +530,10 @@ def run(a):
         torch.save({'mods': mods.state_dict(), 'opt': opt.state_dict(),
                     'sched': sched.state_dict(), 'rng': sampler.rng.getstate(),
                     'g': sampler.g.get_state(), 'best': best, 'epoch': ep + 1}, ck)
+    if a.fold:
+        log(f'fold {a.leave_out} seed {a.seed}: {a.epochs} epochs done; `train.py folds` '
+            'chooses the epoch on the mean of every fold')
+        return
     mods.load_state_dict(torch.load(os.path.join(a.out, 'best.pt')))
     w = best['weight']
     res = {'command': ' '.join(sys.argv), 'arch': ARCH, 'splits': SPLITS,
@@ -703,6 +571,114 @@ def run(a):
         json.dump(res, f, indent=1)
     if a.export:
         export(model, a.export, 'models/train.py', res, T=T, stats=stats, w=w)
+
+
+# -- the fold protocol -----------------------------------------------------
+
+LEVEL_SHIFT_DB = (-20.0, 0.0)  # what an unknown microphone gain does
+
+
+def level_shifted(items, audio, seed=1234):
+    """The items' audio, each clip at its own level drawn from LEVEL_SHIFT_DB
+    (a fixed draw) and requantised to 16 bits."""
+    g = torch.Generator().manual_seed(seed)
+    lo, hi = LEVEL_SHIFT_DB
+    return {it.path: requantise(audio[it.path], lo + (hi - lo) * float(torch.rand((), generator=g)))
+            for it in items}
+
+
+def write_json(path, obj):
+    """obj as JSON at path, whole or not at all (a temporary file renamed)."""
+    with open(path + '.tmp', 'w') as f:
+        json.dump(obj, f, indent=1)
+    os.replace(path + '.tmp', path)
+
+
+def fold_epoch(a, ep, model, stats, sub, audio, audio_ls, curve):
+    """A fold run's epoch end: the held-out corpus's subset scored as
+    recorded and level-shifted, at every fusion weight, appended to
+    curve.json. Nothing is chosen here; the log line shows the best weight
+    of this fold alone for the eye only."""
+    c = a.leave_out
+    by_w = {}
+    zz = [logits_of(model, sub, aud, stats) for aud in (audio, audio_ls)]
+    for w in (FUSION_WEIGHTS if stats is not None else [1.0]):
+        ms = [corpus_metrics(fuse(*z, w) if stats is not None else z, sub)[c] for z in zz]
+        by_w[str(w)] = {'score': float(np.mean([corpus_score(m) for m in ms])),
+                        'as_recorded': {k: ms[0][k] for k in ('accuracy', 'valence_f1', 'UA')},
+                        'level_shifted': {k: ms[1][k] for k in ('accuracy', 'valence_f1', 'UA')}}
+    curve.append({'epoch': ep + 1, 'by_weight': by_w})
+    write_json(os.path.join(a.out, 'curve.json'),
+               {'leave_out': c, 'seed': a.seed, 'voices': a.voices, 'n_scored': len(sub),
+                'command': ' '.join(sys.argv), 'curve': curve})
+    w = max(by_w, key=lambda k: by_w[k]['score'])
+    last = str(FUSION_WEIGHTS[-1]) if stats is not None else '1.0'
+    return by_w[w]['score'], {c: by_w[w]['score']}, w, by_w[last]['score']
+
+
+def folds(a):
+    """Every fold (each corpus of FOLD_CORPORA left out) for each seed, a.jobs
+    runs at a time, then the choice on the fold mean and its table."""
+    here = os.path.abspath(__file__)
+    common = ['--fold', '--epochs', str(a.epochs), '--steps', str(a.steps),
+              '--pretrain', str(a.pretrain), '--data', a.data, '--emotop', a.emotop,
+              '--cache', a.cache, '--adversary', str(a.adversary),
+              '--threads', str(a.threads), '--corpora', a.corpora] + (
+                  [] if a.stats else ['--no-stats']) + (['--voices'] if a.voices else []) + (
+                  ['--no-augment'] if a.no_augment else [])
+    todo = [(c, s) for s in a.seeds for c in FOLD_CORPORA if c in a.corpora.split(',')]
+    procs = []
+    for c, s in todo:
+        d = os.path.join(a.out, f'fold-{c}-s{s}')
+        cj = os.path.join(d, 'curve.json')
+        if os.path.exists(cj) and len(json.load(open(cj))['curve']) >= a.epochs:
+            continue
+        while len([p for p in procs if p.poll() is None]) >= a.jobs:
+            time.sleep(5)
+        os.makedirs(d, exist_ok=True)
+        print(f'fold {c} seed {s}: starting (log {d}/train.log)', flush=True)
+        procs.append(subprocess.Popen([sys.executable, here, 'run', '--out', d,
+                                       '--leave-out', c, '--seed', str(s)] + common,
+                                      stdout=subprocess.DEVNULL,
+                                      stderr=open(os.path.join(d, 'stderr.log'), 'a')))
+    if any(p.wait() for p in procs):
+        sys.exit('a fold run failed: see its stderr.log')
+    fold_table(a.out)
+
+
+def fold_table(out):
+    """The choice (epoch, fusion weight) on the mean of every fold, and each
+    fold's figures there: mean and spread over seeds, as recorded and
+    level-shifted. Written to out/folds.json and out/folds.md."""
+    runs = fold_runs(out)
+    ch = fold_choice(runs)
+    if ch is None:
+        sys.exit(f'{out}: no fold run has a curve yet')
+    ep, w, score = ch
+    res = {'epoch': ep, 'fusion_weight': float(w), 'fold_mean_score': score,
+           'runs': sorted(f'{c}-s{s}' for c, s in runs),
+           'as_recorded': fold_summary(runs, ep, w, 'as_recorded'),
+           'level_shifted': fold_summary(runs, ep, w, 'level_shifted')}
+    lines = [f'Chosen on the mean of every fold: epoch {ep}, fusion weight {w} '
+             f'(fold-mean score {score:.3f}; runs: {", ".join(res["runs"])})', '',
+             '| held out | seeds | accuracy as recorded | valence F1 | accuracy level-shifted '
+             '| valence F1 |', '|---|---|---|---|---|---|']
+    fmt = lambda d: (f'{100 * d["mean"]:.1f} % ({100 * d["min"]:.1f}-{100 * d["max"]:.1f})')  # noqa: E731
+    fmtf = lambda d: f'{d["mean"]:.3f} ({d["min"]:.3f}-{d["max"]:.3f})'  # noqa: E731
+    for c, r in res['as_recorded'].items():
+        if c == '_mean':
+            continue
+        ls = res['level_shifted'][c]
+        lines.append(f'| {c} | {r["seeds"]} | {fmt(r["accuracy"])} | {fmtf(r["valence_f1"])} '
+                     f'| {fmt(ls["accuracy"])} | {fmtf(ls["valence_f1"])} |')
+    m, ml = res['as_recorded']['_mean'], res['level_shifted']['_mean']
+    lines.append(f'| mean | | {100 * m["accuracy"]:.1f} % | {m["valence_f1"]:.3f} '
+                 f'| {100 * ml["accuracy"]:.1f} % | {ml["valence_f1"]:.3f} |')
+    text = '\n'.join(lines) + '\n'
+    write_json(os.path.join(out, 'folds.json'), res)
+    with open(os.path.join(out, 'folds.md'), 'w') as f:
+        f.write(text)
+    print(text)
 
 
 def clip_stats(items, audio, cache_dir):
@@ -914,7 +890,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter,
                                  epilog=__doc__[__doc__.index('One label'):])
-    ap.add_argument('cmd', choices=['run', 'protocol', 'table', 'export', 'restats'])
+    ap.add_argument('cmd', choices=['run', 'protocol', 'table', 'export', 'restats',
+                                    'folds', 'fold-table'])
     ap.add_argument('--out', required=True, help='run directory (log, checkpoint, results)')
     ap.add_argument('--data', default=SHARED)
     # LJSpeech was in this list when the shipped model trained, but
@@ -947,6 +924,15 @@ def main():
     ap.add_argument('--no-masked-ljspeech', dest='masked_ljspeech', action='store_false',
                     help='masked prediction on the training clips alone, without LJSpeech')
     ap.add_argument('--no-augment', action='store_true')
+    ap.add_argument('--voices', action='store_true',
+                    help='new speakers from the ones there are: pitch shift, vocal-tract-'
+                         'length perturbation, -30..+6 dB requantised, Opus (augment.py)')
+    ap.add_argument('--fold', action='store_true',
+                    help='run: one fold of the fold protocol (with --leave-out): no '
+                         'validation of its own; each epoch scores the held-out corpus '
+                         'for `folds` to choose on the mean of every fold')
+    ap.add_argument('--seeds', type=lambda s: [int(x) for x in s.split(',')],
+                    default=[0, 1], help='folds: the seeds of every fold (0,1)')
     ap.add_argument('--only-train', default='',
                     help='train on these corpora\'s training speakers only (validation '
                          'and test unchanged): the fewer-corpora lever')
@@ -982,6 +968,10 @@ def main():
         protocol(a)
     elif a.cmd == 'restats':
         restats(a)
+    elif a.cmd == 'folds':
+        folds(a)
+    elif a.cmd == 'fold-table':
+        fold_table(a.out)
     elif a.cmd == 'export':
         # a finished run's chosen epoch and temperature, exported again
         res = json.load(open(os.path.join(a.out, 'results.json')))

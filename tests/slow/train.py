@@ -36,6 +36,7 @@ import torch.nn.functional as F  # noqa: E402
 sys.path.insert(0, os.path.join(SRC, 'models'))
 import corpora  # noqa: E402
 import emotop_model as em  # noqa: E402
+import protocol  # noqa: E402
 import train as mc  # noqa: E402
 import torch_threads  # noqa: E402
 
@@ -47,7 +48,7 @@ L = corpora.LABELS
 logits = torch.randn(3, 8, requires_grad=True)
 y = torch.tensor([L.index('angry'), L.index('calm'), L.index('sad')])
 masks = torch.tensor([[l in corpora.CLASSES[c] for l in L] for c in ('nemo', 'turev', 'ravdess')])
-loss = mc.masked_ce(logits, y, masks, smoothing=0.1)
+loss = protocol.masked_ce(logits, y, masks, smoothing=0.1)
 ref = 0
 for b in range(3):
     idx = [i for i in range(8) if masks[b, i]]
@@ -118,8 +119,8 @@ fake = [It(f'/x/{c}{s}{k}', 'angry', f'{c}:{s}', c)
         for c, spk in (('ravdess', ['02', '17', '19']), ('nemo', ['AA0', 'KD0', 'IC0']),
                        ('tess', ['OAF', 'YAF']))
         for s in spk for k in range(4)]
-full = mc.protocol_sets(fake, ['ravdess', 'nemo', 'tess'], '', 'tess')
-only = mc.protocol_sets(fake, ['ravdess', 'nemo', 'tess'], '', 'tess', ['ravdess'])
+full = protocol.protocol_sets(fake, ['ravdess', 'nemo', 'tess'], '', 'tess')
+only = protocol.protocol_sets(fake, ['ravdess', 'nemo', 'tess'], '', 'tess', ['ravdess'])
 check(full[2] == only[2] and full[3] == only[3] and
       {it.corpus for it in only[1]} == {'ravdess'} and
       {it.corpus for it in full[1]} == {'ravdess', 'nemo'},
@@ -134,7 +135,7 @@ check(sorted(perm.tolist()) == list(range(6)) and all(cs[i] == cs[perm[i]] for i
 head = torch.nn.Linear(4, 8)
 feats, yy = torch.randn(6, 4), torch.tensor([0, 1, 2, 3, 4, 5])
 mm = torch.ones(6, 8, dtype=torch.bool)
-check(abs(float(mc.mixed_ce(head, feats, yy, mm, perm, 1.0) - mc.masked_ce(head(feats), yy, mm)))
+check(abs(float(mc.mixed_ce(head, feats, yy, mm, perm, 1.0) - protocol.masked_ce(head(feats), yy, mm)))
       < 1e-6, 'mixup with weight 1 is the plain loss')
 
 # per-speaker standardisation: each speaker's clips to mean 0, deviation 1
@@ -253,7 +254,7 @@ if os.path.isdir(os.path.join(DATA, 'turev-db')):
         items, _ = corpora.read('turev', os.path.join(DATA, 'turev-db'))
         with open(lst, 'w') as f:
             for it in items:
-                if mc.split_of(it) == 'test':
+                if protocol.split_of(it) == 'test':
                     f.write(f'{it.path}\t{it.label}\n')
         q = subprocess.run([sys.executable, os.path.join(SRC, 'models', 'check_parity.py'),
                             '--model', exp, '--emotop', EMOTOP, '--corpora', 'turev'],
