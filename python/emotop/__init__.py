@@ -353,9 +353,12 @@ class Stream:
                     print(rec["label"])
         # leaving the block flushed the last window (close())
 
-    push(chunk) returns the records that chunk completed (and queues them
-    for iteration); iterating the stream yields queued records; callback,
-    if given, is called with each record as it completes. Pushing the
+    Three ways to get the records, use whichever fits: push(chunk) and
+    close() return the records they completed; callback, if given, is
+    called with each record as it completes; iterating the stream yields
+    every record once, in order (a consumer of its own, independent of
+    what push returned: e.g. another thread draining a stream that a
+    capture callback pushes to). Pushing the
     chunks of a recording gives exactly the records of one analyze() of
     it, whatever the chunk sizes. The stream holds its model: dropping
     the Model object while a stream is open is safe.

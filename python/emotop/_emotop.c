@@ -26,8 +26,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "emotop/emotop.h"
+
+static double emo_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
 
 #define BLOCK 16384 /* samples per call between signal checks */
 
@@ -864,6 +872,7 @@ static PyObject *py_live_next(PyObject *self, PyObject *args)
 		Py_RETURN_NONE;
 	PyObject *list = PyList_New(0);
 	struct emo_event ev;
+	double deadline = -1;
 	for (;;) {
 		while (list && emo_stream_next_event(l->st, &ev)) {
 			PyObject *item = NULL;
@@ -887,14 +896,19 @@ static PyObject *py_live_next(PyObject *self, PyObject *args)
 			if (l->ended)
 				break;
 		}
-		if (!list || l->ended || PyList_GET_SIZE(list) || timeout <= 0)
+		if (!list || l->ended || PyList_GET_SIZE(list))
+			break;
+		/* wait in slices of at most 200 ms, for Ctrl-C, until the deadline */
+		if (deadline < 0)
+			deadline = emo_now() + timeout;
+		double left = deadline - emo_now();
+		if (left <= 0)
 			break;
 		struct pollfd p = {.fd = emo_stream_fd(l->st), .events = POLLIN};
-		int ms = timeout > 0.2 ? 200 : (int)(timeout * 1000);
+		int ms = left > 0.2 ? 200 : (int)(left * 1000) + 1;
 		Py_BEGIN_ALLOW_THREADS
 		poll(&p, 1, ms);
 		Py_END_ALLOW_THREADS
-		timeout -= ms / 1000.0;
 		if (PyErr_CheckSignals() < 0) {
 			Py_DECREF(list);
 			return NULL;

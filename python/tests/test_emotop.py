@@ -462,3 +462,71 @@ def test_help_is_useful():
               emotop.Model.embed, emotop.Model.stream, emotop.live, emotop.read_session):
         assert f.__doc__ and len(f.__doc__) > 60
         assert 'return' in f.__annotations__
+
+
+# ---- live, examples --------------------------------------------------------------------
+
+def test_live_from_a_file(clip):
+    """live(input=FILE): the library's paced file source and analysis thread
+    give the records analyze gives."""
+    path, x = clip
+    m = emotop.Model(SHIPPED)
+    with emotop.live(model=m, input=path) as mic:
+        recs = list(mic)
+    wins = [r for r in recs if r['type'] == 'window']
+    assert [r['label'] for r in wins] == [r['label'] for r in m.analyze(x, SR)]
+    assert any(r['type'] == 'speech' for r in recs)
+
+
+def test_live_through_portaudio(tmp_path, clip):
+    """emotop.live('virtmic'): a virtual ALSA microphone (tests/e2e/live.py's),
+    through the library's PortAudio source, in a process of its own so
+    alsa-lib reads this HOME's .asoundrc."""
+    path, _ = clip
+    code = f'''
+import os, sys, time
+sys.path.insert(0, {os.path.join(SRC, 'tests', 'e2e')!r})
+from live import VirtualMic
+import emotop
+vm = VirtualMic({str(tmp_path)!r}, {path!r}, tail_s=2)
+m = emotop.Model({SHIPPED!r})
+wins = []
+with emotop.live('virtmic', model=m) as mic:
+    vm.go.set()
+    t = time.time()
+    while time.time() - t < 30 and len(wins) < 3:
+        for r in mic.records(0.5) or []:
+            if r['type'] == 'window':
+                wins.append(r)
+vm.stop.set()
+print(len(wins), wins[0]['label'] if wins else '-')
+'''
+    env = dict(os.environ, HOME=str(tmp_path))
+    p = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
+                       env=env, timeout=90)
+    assert p.returncode == 0, p.stderr[-2000:]
+    n, label = p.stdout.split()[:2]
+    assert int(n) >= 3 and label in emotop.Model(SHIPPED).labels
+
+
+def test_live_no_such_device():
+    with pytest.raises(emotop.FileError):
+        emotop.live('no-such-device-xyz', model=emotop.Model(SHIPPED))
+
+
+def test_examples(tmp_path, clip):
+    path, _ = clip
+    ex = os.path.join(SRC, 'python', 'examples')
+    env = dict(os.environ)
+    p = subprocess.run([sys.executable, os.path.join(ex, 'stream_wav.py'), path],
+                       capture_output=True, text=True, env=env, timeout=120)
+    assert p.returncode == 0 and '(end)' in p.stdout, p.stderr
+    png = str(tmp_path / 't.png')
+    p = subprocess.run([sys.executable, os.path.join(ex, 'plot_timeline.py'), path, png],
+                       capture_output=True, text=True, env=env, timeout=120)
+    assert p.returncode == 0, p.stderr
+    try:
+        import matplotlib  # noqa: F401
+        assert open(png, 'rb').read(8) == b'\x89PNG\r\n\x1a\n'
+    except ImportError:
+        assert 'matplotlib is not installed' in p.stdout
