@@ -57,7 +57,10 @@
  * -EINVAL, and takes a NULL configuration or parameter struct as the
  * defaults (emo_*_default()). Every destroy/close/free function accepts
  * NULL. A stream or source starts once (a second start is -EBUSY) and may
- * be stopped any number of times. Other calls on a NULL object, NULL
+ * be stopped any number of times. The session writer's write_* calls and
+ * emo_audio_reader_read also refuse a NULL writer, reader, record or
+ * buffer, a zero capacity and non-finite times with -EINVAL (never a
+ * crash, a hang or -ENOMEM). Other calls on a NULL object, NULL
  * sample buffers on the hot path and a second destroy are invalid uses
  * (tests/unit/api.c checks what is promised here).
  * examples/ in the source tree holds complete programs. */

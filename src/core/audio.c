@@ -259,6 +259,8 @@ static int fill_mono(struct emo_audio_reader *r)
 
 long emo_audio_reader_read(struct emo_audio_reader *r, float *out, size_t cap)
 {
+	if (!r || !out || !cap)
+		return -EINVAL; /* cap 0 could never return a sample: it looped */
 	size_t len = 0;
 	while (len == 0 && !r->flushed) {
 		if (r->mono_off >= r->mono_len && !r->eof) {

@@ -3,6 +3,7 @@
  * one line at a time. Floats are written with 9 significant digits, which
  * round-trips float32 exactly (replay --reanalyze compares bit for bit). */
 #include <errno.h>
+#include <math.h>
 #include <fcntl.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -210,6 +211,8 @@ static json_t *fields_obj(const struct emo_field *fields, size_t n,
 int emo_session_write_header(struct emo_session_writer *w,
 			     const struct emo_session_info *in)
 {
+	if (!w || !in || !in->model)
+		return -EINVAL;
 	char when[64];
 	utc_now(when, sizeof when);
 	const struct emo_model *m = in->model;
@@ -291,6 +294,8 @@ int emo_session_write_window(struct emo_session_writer *w,
 			     const struct emo_model *m, const struct emo_result *r,
 			     double latency_s)
 {
+	if (!w || !m || !r || !isfinite(r->t0) || !isfinite(r->t1))
+		return -EINVAL;
 	json_t *rec = json_pack("{s:s, s:I, s:f, s:f, s:f, s:o, s:o, s:s, s:f, s:b}",
 				"type", "window", "index", (json_int_t)r->index,
 				"t0", r->t0, "t1", r->t1, "speech", r->speech_s,
@@ -311,12 +316,16 @@ int emo_session_write_window(struct emo_session_writer *w,
 
 int emo_session_write_speech(struct emo_session_writer *w, double t0, double t1)
 {
+	if (!w || !isfinite(t0) || !isfinite(t1))
+		return -EINVAL;
 	return put(w, json_pack("{s:s, s:f, s:f}", "type", "speech", "t0", t0, "t1", t1));
 }
 
 int emo_session_write_event(struct emo_session_writer *w, double t,
 			    const char *kind, const char *detail, int64_t count)
 {
+	if (!w || !kind || !isfinite(t))
+		return -EINVAL;
 	json_t *rec = json_pack("{s:s, s:f, s:s}", "type", "event", "t", t, "event", kind);
 	if (rec && detail)
 		json_object_set_new(rec, "detail", json_string(detail));
@@ -328,6 +337,8 @@ int emo_session_write_event(struct emo_session_writer *w, double t,
 int emo_session_write_end(struct emo_session_writer *w, const char *reason,
 			  const struct emo_stream_stats *s)
 {
+	if (!w || !reason || !s)
+		return -EINVAL;
 	char when[64];
 	utc_now(when, sizeof when);
 	json_t *rec = json_pack("{s:s, s:s, s:s, s:f, s:f, s:I, s:I, s:I, s:I, s:f, s:f, s:f}",

@@ -6,6 +6,8 @@
  * thread) and stops any number of times. Item 8 of the second fault
  * catalogue: several of these crashed. Run under ASan in the suite. */
 #include <errno.h>
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -154,6 +156,48 @@ int main(void)
 	emo_stream_destroy(st);
 	emo_stream_destroy(NULL);
 	emo_source_close(src);
+
+	/* #37 item 7: a zero-capacity read returned nothing forever (a busy
+	 * loop); NULL header/stats segfaulted; NULL kind, NaN times: -ENOMEM */
+	{
+		struct emo_audio_reader *rd7 = NULL;
+		struct emo_audio_info info;
+		float buf[16];
+		CHECK_EQ_INT(emo_audio_reader_open(wav, 16000, EMO_RESAMPLE_FAST, &info, &rd7), 0);
+		CHECK_EQ_INT(emo_audio_reader_read(rd7, buf, 0), -EINVAL);
+		CHECK_EQ_INT(emo_audio_reader_read(rd7, NULL, 16), -EINVAL);
+		CHECK_EQ_INT(emo_audio_reader_read(NULL, buf, 16), -EINVAL);
+		CHECK(emo_audio_reader_read(rd7, buf, 16) > 0);
+		emo_audio_reader_close(rd7);
+		char *text = NULL;
+		size_t tlen = 0;
+		FILE *f = open_memstream(&text, &tlen);
+		struct emo_session_writer *w7 = NULL;
+		CHECK_EQ_INT(emo_session_writer_open(NULL, f, &w7), 0);
+		struct emo_stream_stats stats = {0};
+		struct emo_result res = {.num_labels = emo_model_num_labels(m), .t0 = 0, .t1 = 1};
+		CHECK_EQ_INT(emo_session_write_header(w7, NULL), -EINVAL);
+		CHECK_EQ_INT(emo_session_write_header(NULL, NULL), -EINVAL);
+		CHECK_EQ_INT(emo_session_write_end(w7, "x", NULL), -EINVAL);
+		CHECK_EQ_INT(emo_session_write_end(w7, NULL, &stats), -EINVAL);
+		CHECK_EQ_INT(emo_session_write_end(NULL, "x", &stats), -EINVAL);
+		CHECK_EQ_INT(emo_session_write_event(w7, 1.0, NULL, NULL, 0), -EINVAL);
+		CHECK_EQ_INT(emo_session_write_event(w7, NAN, "pause", NULL, 0), -EINVAL);
+		CHECK_EQ_INT(emo_session_write_event(NULL, 1.0, "pause", NULL, 0), -EINVAL);
+		CHECK_EQ_INT(emo_session_write_speech(w7, NAN, INFINITY), -EINVAL);
+		CHECK_EQ_INT(emo_session_write_speech(NULL, 0, 1), -EINVAL);
+		CHECK_EQ_INT(emo_session_write_window(w7, m, NULL, 0), -EINVAL);
+		CHECK_EQ_INT(emo_session_write_window(w7, NULL, &res, 0), -EINVAL);
+		res.t1 = NAN;
+		CHECK_EQ_INT(emo_session_write_window(w7, m, &res, 0), -EINVAL);
+		/* the refusals left the writer usable */
+		CHECK_EQ_INT(emo_session_write_speech(w7, 0, 1), 0);
+		CHECK_EQ_INT(emo_session_write_end(w7, "done", &stats), 0);
+		CHECK_EQ_INT(emo_session_writer_close(w7), 0);
+		fclose(f);
+		CHECK_CONTAINS(text, "\"speech\"");
+		free(text);
+	}
 
 	CHECK(emo_strerror(-EINVAL) != NULL);
 	CHECK(emo_strerror(12345) != NULL);
