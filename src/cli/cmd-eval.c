@@ -618,6 +618,13 @@ int cmd_eval(int argc, char **argv)
 	} else if (!T.total) {
 		cli_error("none of the %zu file(s) could be read: no metrics", b.njobs);
 		status = 1;
+	} else if (T.nospeech == T.total) {
+		/* readable, but nothing was scored: an accuracy over 0 files
+		 * would be a number about nothing */
+		cli_error("none of the %zu file(s) held speech the voice detector found: "
+			  "no metrics (quiet or noisy recordings: see --vad-snr and "
+			  "--vad-min-level)", b.njobs);
+		status = 1;
 	} else {
 		report(&T, m, o.json);
 		status = T.failed ? EXIT_PARTIAL : 0;
