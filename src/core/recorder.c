@@ -1,6 +1,7 @@
 /* A session's recording (recorder.h). */
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <math.h>
 #include <sndfile.h>
 #include <stdlib.h>
@@ -48,8 +49,19 @@ int emo_recorder_open(const char *path, bool replace, size_t max_block,
 			return -ENOMEM;
 		}
 	}
-	int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | (replace ? O_TRUNC : O_EXCL),
-		      0644);
+	/* Replacing replaces the name, never what it points to (the rule of
+	 * every emotop output with --force): a symlink at path is removed,
+	 * not written through; then the file is created exclusively and
+	 * without following a link, so a link planted in between fails. */
+	struct stat st;
+	if (replace && lstat(path, &st) == 0 && !S_ISDIR(st.st_mode) && unlink(path) &&
+	    errno != ENOENT) {
+		int e = errno;
+		emo_recorder_close(r);
+		emo_err("%s: cannot replace it: %s", path, emo_strerror(-e));
+		return -e;
+	}
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (fd < 0) {
 		int e = errno;
 		emo_recorder_close(r);

@@ -5,6 +5,7 @@ generated audio (stdlib only). Items covered elsewhere say where:
 
    1  every WebSocket upgrade passes the checks or gets no 101   tests/e2e/serve.py
                                                                    (test_upgrade_matrix)
+   4  --record --force replaces a symlink, never its target     here
    5  eval with readable files and no speech: exit 1, no metrics here
    7  library: zero-capacity read, NULL header/stats/kind, NaN    tests/unit/api.c
 """
@@ -15,7 +16,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import EMOTOP, FIX, check, finish, write16  # noqa: E402
+from common import EMOTOP, FIX, check, finish, voice, write16  # noqa: E402
 
 TINY = os.path.join(FIX, 'model-tiny-bilstm')
 TMP = tempfile.mkdtemp(prefix='emotop-faults3-')
@@ -35,6 +36,27 @@ def item5_eval_no_speech():
               'no metrics, says why', (p.returncode, p.stdout[:200], p.stderr))
 
 
+def item4_record_force_symlink():
+    wav = os.path.join(TMP, 'speech.wav')
+    write16(wav, voice(3.0, 16000), 16000)
+    target = os.path.join(TMP, 'precious.txt')
+    with open(target, 'w') as f:
+        f.write('precious\n')
+    link = os.path.join(TMP, 'rec.flac')
+    os.symlink(target, link)
+    p = subprocess.run([EMOTOP, 'live', '--no-tui', '--fast', '-i', wav, '-m', TINY,
+                        '--record', link], capture_output=True, text=True)
+    check(p.returncode != 0 and open(target).read() == 'precious\n',
+          '4: --record onto a symlink without --force: refused, target untouched', p.stderr)
+    p = subprocess.run([EMOTOP, 'live', '--no-tui', '--fast', '-i', wav, '-m', TINY,
+                        '--record', link, '--force'], capture_output=True, text=True)
+    check(p.returncode == 0 and open(target).read() == 'precious\n' and
+          not os.path.islink(link) and open(link, 'rb').read(4) == b'fLaC',
+          '4: --record --force replaces the link with the recording; the target is kept',
+          p.stderr)
+
+
+item4_record_force_symlink()
 item5_eval_no_speech()
 shutil.rmtree(TMP)
 sys.exit(finish())
