@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "core/session-fields.h"
 
 const char *prog = "emotop";
 
@@ -212,44 +213,42 @@ const char vad_options_help[] =
 int vad_option(int c, const char *arg, struct emo_vad_config *cfg,
 		      const char *cmd)
 {
-	double d;
-	switch (c) {
-	case OPT_VAD_FRAME:
-		if (!parse_double(arg, 10, 30, &d)) goto bad;
-		cfg->frame_ms = (int)d; return 1;
-	case OPT_VAD_ON:
-		if (!parse_double(arg, 0.01, 1, &d)) goto bad;
-		cfg->threshold_on = (float)d; return 1;
-	case OPT_VAD_OFF:
-		if (!parse_double(arg, 0, 1, &d)) goto bad;
-		cfg->threshold_off = (float)d; return 1;
-	case OPT_VAD_HANGOVER:
-		if (!parse_double(arg, 0, 10000, &d)) goto bad;
-		cfg->hangover_ms = (int)d; return 1;
-	case OPT_VAD_MIN_SPEECH:
-		if (!parse_double(arg, 0, 10000, &d)) goto bad;
-		cfg->min_speech_ms = (int)d; return 1;
-	case OPT_VAD_MIN_SILENCE:
-		if (!parse_double(arg, 0, 10000, &d)) goto bad;
-		cfg->min_silence_ms = (int)d; return 1;
-	case OPT_VAD_PAD:
-		if (!parse_double(arg, 0, 10000, &d)) goto bad;
-		cfg->pad_ms = (int)d; return 1;
-	case OPT_VAD_SNR:
-		if (!parse_double(arg, -20, 60, &d)) goto bad;
-		cfg->snr_db = (float)d; return 1;
-	case OPT_VAD_MIN_LEVEL:
-		if (!parse_double(arg, -140, 0, &d)) goto bad;
-		cfg->min_level_dbfs = (float)d; return 1;
-	case OPT_VAD_FLOOR_WINDOW:
-		if (!parse_double(arg, 100, 60000, &d)) goto bad;
-		cfg->floor_window_ms = (int)d; return 1;
-	default:
+	/* option -> the session log's key: the bounds are that table's
+	 * (core/session-fields.h), the same a log's settings are held to */
+	static const struct { int opt; const char *key, *name; } map[] = {
+		{OPT_VAD_FRAME, "frame_ms", "frame"}, {OPT_VAD_ON, "on", "on"},
+		{OPT_VAD_OFF, "off", "off"}, {OPT_VAD_HANGOVER, "hangover_ms", "hangover"},
+		{OPT_VAD_MIN_SPEECH, "min_speech_ms", "min-speech"},
+		{OPT_VAD_MIN_SILENCE, "min_silence_ms", "min-silence"},
+		{OPT_VAD_PAD, "pad_ms", "pad"}, {OPT_VAD_SNR, "snr_db", "snr"},
+		{OPT_VAD_MIN_LEVEL, "min_level_dbfs", "min-level"},
+		{OPT_VAD_FLOOR_WINDOW, "floor_window_ms", "floor-window"},
+	};
+	const struct emo_field *f = NULL;
+	const char *name = NULL;
+	for (size_t i = 0; i < sizeof map / sizeof *map; i++)
+		if (map[i].opt == c) {
+			f = emo_field_find(emo_vad_fields,
+					   sizeof emo_vad_fields / sizeof *emo_vad_fields,
+					   map[i].key);
+			name = map[i].name;
+		}
+	if (!f)
 		return 0;
+	double d;
+	if (!parse_double(arg, f->lo, f->hi, &d) || !emo_field_ok(f, d)) {
+		char msg[160];
+		snprintf(msg, sizeof msg, "--vad-%s wants %s %g..%g, not '%%s'", name,
+			 f->kind == EMO_FIELD_INT ? "a whole number" : "a number", f->lo, f->hi);
+		usage_error(cmd, msg, arg);
+		return -EXIT_USAGE;
 	}
-bad:
-	usage_error(cmd, "bad value '%s' for a --vad option (see --help)", arg);
-	return -EXIT_USAGE;
+	char *p = (char *)cfg + (f->offset - offsetof(struct emo_analyzer_config, vad));
+	if (f->kind == EMO_FIELD_INT)
+		*(int *)p = (int)d;
+	else
+		*(float *)p = (float)d;
+	return 1;
 }
 
 static bool stdout_failed; /* said once */

@@ -3,7 +3,9 @@
  * format: include/emotop/session.h; the writer: session.c). Kept apart
  * from the writer so the fuzzer links only this, error.c and jansson. */
 #include <errno.h>
+#include <math.h>
 #include <jansson.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,16 +29,39 @@ static double num(json_t *o, const char *k, double def)
 	return json_is_number(v) ? json_number_value(v) : def;
 }
 
-/* settings in `o` over what *a holds (the defaults) */
-static void read_fields(json_t *o, const struct emo_field *fields, size_t n,
-			struct emo_analyzer_config *a)
+/* A count from a log as an int64 (clamped; NaN: def). */
+static int64_t lnum(json_t *o, const char *k, int64_t def)
+{
+	double x = num(o, k, (double)def);
+	return x != x ? def : x <= -9.2e18 ? INT64_MIN : x >= 9.2e18 ? INT64_MAX : (int64_t)x;
+}
+
+/* A count from a log as an int: out-of-range values are clamped (a cast
+ * of them is undefined behaviour) and shown as what they are elsewhere. */
+static int inum(json_t *o, const char *k, int def)
+{
+	double x = num(o, k, def);
+	return x != x ? def : x <= INT_MIN ? INT_MIN : x >= INT_MAX ? INT_MAX : (int)x;
+}
+
+/* settings in `o` over what *a holds (the defaults), each held to its
+ * table bounds (the command line's); what: "analysis" or "vad" */
+static int read_fields(json_t *o, const struct emo_field *fields, size_t n,
+		       struct emo_analyzer_config *a, const char *name, const char *what)
 {
 	for (size_t i = 0; i < n; i++) {
 		json_t *v = json_object_get(o, fields[i].key);
-		if (!json_is_number(v))
+		if (!v)
 			continue;
+		double x = json_is_number(v) ? json_number_value(v) : NAN;
+		if (!emo_field_ok(&fields[i], x)) {
+			emo_err("%s: header: %s.%s must be %s %g..%g (the command line's "
+				"bounds)", name, what, fields[i].key,
+				fields[i].kind == EMO_FIELD_INT ? "a whole number" : "a number",
+				fields[i].lo, fields[i].hi);
+			return EMO_E_FORMAT;
+		}
 		char *p = (char *)a + fields[i].offset;
-		double x = json_number_value(v);
 		if (fields[i].kind == EMO_FIELD_INT)
 			*(int *)p = (int)x;
 		else if (fields[i].kind == EMO_FIELD_FLOAT)
@@ -44,6 +69,7 @@ static void read_fields(json_t *o, const struct emo_field *fields, size_t n,
 		else
 			*(double *)p = x;
 	}
+	return 0;
 }
 
 /* Settings reanalysis acts on are held to the bounds the command line
@@ -52,13 +78,13 @@ static void read_fields(json_t *o, const struct emo_field *fields, size_t n,
 static int decode_header(json_t *h, struct emo_session_header *o, const char *name)
 {
 	json_t *src = json_object_get(h, "source"), *m = json_object_get(h, "model");
-	o->version = (int)json_integer_value(json_object_get(h, "version"));
+	o->version = inum(h, "version", 0);
 	o->start = emo_json_str(h, "start", "");
 	o->generator = emo_json_str(h, "generator", "");
 	o->source_kind = emo_json_str(src, "kind", "");
 	o->source_name = emo_json_str(src, "name", "");
-	o->source_rate = (int)num(src, "rate", 0);
-	o->source_channels = (int)num(src, "channels", 0);
+	o->source_rate = inum(src, "rate", 0);
+	o->source_channels = inum(src, "channels", 0);
 	o->model_name = emo_json_str(m, "name", "");
 	o->model_dir = emo_json_str(m, "dir", "");
 	o->model_sha256 = emo_json_str(m, "sha256", "");
@@ -70,10 +96,15 @@ static int decode_header(json_t *h, struct emo_session_header *o, const char *na
 			o->labels[o->num_labels++] = l;
 	}
 	o->analysis = emo_analyzer_config_default();
-	read_fields(json_object_get(h, "analysis"), emo_analysis_fields,
-		    sizeof emo_analysis_fields / sizeof *emo_analysis_fields, &o->analysis);
-	read_fields(json_object_get(h, "vad"), emo_vad_fields,
-		    sizeof emo_vad_fields / sizeof *emo_vad_fields, &o->analysis);
+	int err = read_fields(json_object_get(h, "analysis"), emo_analysis_fields,
+			      sizeof emo_analysis_fields / sizeof *emo_analysis_fields,
+			      &o->analysis, name, "analysis");
+	if (!err)
+		err = read_fields(json_object_get(h, "vad"), emo_vad_fields,
+				  sizeof emo_vad_fields / sizeof *emo_vad_fields, &o->analysis,
+				  name, "vad");
+	if (err)
+		return err;
 	o->resample = emo_json_str(h, "resample", "");
 	o->recording = json_string_value(json_object_get(h, "recording"));
 	json_t *th = json_object_get(h, "threads");
@@ -112,7 +143,7 @@ static void decode_window(json_t *w, const struct emo_session_header *h,
 			  struct emo_session_record *r)
 {
 	struct emo_result *res = &r->result;
-	res->index = (int64_t)num(w, "index", 0);
+	res->index = lnum(w, "index", 0);
 	res->t0 = r->t0 = num(w, "t0", 0);
 	res->t1 = r->t1 = num(w, "t1", 0);
 	res->speech_s = num(w, "speech", res->t1 - res->t0);
@@ -153,11 +184,11 @@ static void decode_end(json_t *e, struct emo_session_end *o)
 	o->rtf = num(e, "rtf", 0);
 	o->latency_p50 = num(e, "latency_p50", 0);
 	o->latency_p95 = num(e, "latency_p95", 0);
-	o->windows = (int64_t)num(e, "windows", 0);
-	o->dropped = (int64_t)num(e, "dropped_samples", 0);
-	o->skipped = (int64_t)num(e, "skipped_samples", 0);
-	o->events_lost = (int64_t)num(e, "events_lost", 0);
-	o->nonfinite = (int64_t)num(e, "nonfinite_samples", 0);
+	o->windows = lnum(e, "windows", 0);
+	o->dropped = lnum(e, "dropped_samples", 0);
+	o->skipped = lnum(e, "skipped_samples", 0);
+	o->events_lost = lnum(e, "events_lost", 0);
+	o->nonfinite = lnum(e, "nonfinite_samples", 0);
 }
 
 /* typed records from the kept lines (after the header) */
@@ -187,7 +218,7 @@ static int decode(struct emo_session_log *log)
 			r->t0 = r->t1 = num(j, "t", 0);
 			r->event = emo_json_str(j, "event", "");
 			r->detail = emo_json_str(j, "detail", "");
-			r->count = (int64_t)num(j, "count", 0);
+			r->count = lnum(j, "count", 0);
 		} else { /* end: the parser lets nothing else through */
 			r->type = EMO_RECORD_END;
 			decode_end(j, &r->end);

@@ -7,8 +7,11 @@ generated audio (stdlib only). Items covered elsewhere say where:
                                                                    (test_upgrade_matrix)
    4  --record --force replaces a symlink, never its target     here
    5  eval with readable files and no speech: exit 1, no metrics here
+   6  a log's settings held to the command line's bounds, no  here
+      cast of an out-of-range double (UB)
    7  library: zero-capacity read, NULL header/stats/kind, NaN    tests/unit/api.c
 """
+import json
 import os
 import shutil
 import subprocess
@@ -56,7 +59,42 @@ def item4_record_force_symlink():
           p.stderr)
 
 
+def item6_log_settings_bounded():
+    wav = os.path.join(TMP, 'six.wav')
+    write16(wav, voice(3.0, 16000), 16000)
+    log = os.path.join(TMP, 'six.jsonl')
+    subprocess.run([EMOTOP, 'live', '--no-tui', '--fast', '-i', wav, '-m', TINY, '--log', log,
+                    '--record', os.path.join(TMP, 'six.flac')],
+                   check=True, capture_output=True)
+    lines = open(log).read().splitlines()
+    p = subprocess.run([EMOTOP, 'replay', '--no-tui', '--reanalyze', '-m', TINY, log],
+                       capture_output=True, text=True, cwd=TMP)
+    check(p.returncode == 0, '6: the unchanged log reanalyses', p.stderr[-500:])
+    for sect, key, val in (('vad', 'floor_window_ms', 1e12), ('vad', 'snr_db', 1e308),
+                           ('vad', 'min_level_dbfs', -1e308), ('vad', 'frame_ms', 20.5),
+                           ('vad', 'floor_window_ms', 2 ** 31 - 1),
+                           ('analysis', 'window', 1e300), ('analysis', 'smoothing', -1),
+                           ('vad', 'pad_ms', 'x')):
+        h = json.loads(lines[0])
+        h.setdefault(sect, {})[key] = val
+        bad = os.path.join(TMP, f'bad-{key}.jsonl')
+        with open(bad, 'w') as f:
+            f.write('\n'.join([json.dumps(h)] + lines[1:]) + '\n')
+        for cmd in (['replay', '--no-tui', '--reanalyze', '-m', TINY], ['report', '-o',
+                                                                         bad + '.svg']):
+            p = subprocess.run([EMOTOP, *cmd, bad], capture_output=True, text=True, cwd=TMP)
+            check(p.returncode != 0 and f'{sect}.{key}' in p.stderr and 'bounds' in p.stderr
+                  and 'out of memory' not in p.stderr and 'runtime error' not in p.stderr,
+                  f'6: {cmd[0]} of a log with {sect}.{key} = {val!r}: refused, naming it',
+                  p.stderr[-400:])
+    p = subprocess.run([EMOTOP, 'vad', '--vad-frame', '20.5', wav], capture_output=True,
+                       text=True)
+    check(p.returncode == 2 and 'whole number' in p.stderr,
+          '6: --vad-frame 20.5 on the command line: the same rule', p.stderr)
+
+
 item4_record_force_symlink()
+item6_log_settings_bounded()
 item5_eval_no_speech()
 shutil.rmtree(TMP)
 sys.exit(finish())
