@@ -494,7 +494,23 @@ int emo_session_log_read(const char *path, struct emo_session_log *log)
 	char *buf = NULL;
 	size_t len = 0, cap = 0, n;
 	char tmp[65536];
+	/* the line bound is applied while reading: a 1 GB line costs one
+	 * MiB, not a gigabyte, before it is refused */
+	size_t line = 1, cur = 0;
 	while ((n = fread(tmp, 1, sizeof tmp, f)) > 0) {
+		for (size_t i = 0; i < n; i++) {
+			if (tmp[i] == '\n') {
+				line++;
+				cur = 0;
+			} else if (++cur > EMO_SESSION_MAX_LINE) {
+				emo_err("%s:%zu: the line is longer than a session log's lines "
+					"can be (%d bytes); not a session log emotop wrote",
+					path, line, EMO_SESSION_MAX_LINE);
+				free(buf);
+				fclose(f);
+				return EMO_E_FORMAT;
+			}
+		}
 		if (len + n > cap) {
 			cap = (len + n) * 2;
 			char *p = realloc(buf, cap);

@@ -5,6 +5,7 @@ generated audio (stdlib only). Items covered elsewhere say where:
 
    1  every WebSocket upgrade passes the checks or gets no 101   tests/e2e/serve.py
                                                                    (test_upgrade_matrix)
+   3  a huge log line is refused while reading (memory bound) here
    4  --record --force replaces a symlink, never its target     here
    5  eval with readable files and no speech: exit 1, no metrics here
    6  a log's settings held to the command line's bounds, no  here
@@ -93,6 +94,29 @@ def item6_log_settings_bounded():
           '6: --vad-frame 20.5 on the command line: the same rule', p.stderr)
 
 
+def item3_huge_line():
+    import resource
+    hdr = open(os.path.join(FIX, 'session-v1.jsonl')).readline()
+    big = os.path.join(TMP, 'big.jsonl')
+    with open(big, 'w') as f:
+        f.write(hdr)
+        f.write('{"type":"event","detail":"')
+        block = 'x' * (1 << 20)
+        for _ in range(300):  # a 300 MB line
+            f.write(block)
+        f.write('"}\n')
+    for cmd in (['report', '-o', big + '.svg'], ['replay', '--no-tui']):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        p = subprocess.run([EMOTOP, *cmd, big], capture_output=True, text=True, cwd=TMP)
+        peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        check(p.returncode != 0 and 'longer than' in p.stderr and ':2:' in p.stderr,
+              f'3: {cmd[0]} of a log with a 300 MB line: refused, naming line 2', p.stderr)
+        check(peak < 120 * 1024 or peak == before, f'3: {cmd[0]} peak RSS {peak >> 10} MiB '
+              '(bounded, not the line\'s 300 MB)', peak)
+    os.unlink(big)
+
+
+item3_huge_line()
 item4_record_force_symlink()
 item6_log_settings_bounded()
 item5_eval_no_speech()
