@@ -503,9 +503,9 @@ int emo_session_log_read(const char *path, struct emo_session_log *log)
 				line++;
 				cur = 0;
 			} else if (++cur > EMO_SESSION_MAX_LINE) {
-				emo_err("%s:%zu: the line is longer than a session log's lines "
-					"can be (%d bytes); not a session log emotop wrote",
-					path, line, EMO_SESSION_MAX_LINE);
+				emo_err("%s:%zu: the line is more than %d bytes long, longer "
+					"than a session log's lines can be; not a session log "
+					"emotop wrote", path, line, EMO_SESSION_MAX_LINE);
 				free(buf);
 				fclose(f);
 				return EMO_E_FORMAT;

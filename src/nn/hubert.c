@@ -8,6 +8,9 @@
  * Not here: attention masks for padded batches (we run one window at a
  * time), dropout/layerdrop (inference only), conv_pos_batch_norm. */
 #include <assert.h>
+#include <stdatomic.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
 #include <errno.h>
 #include <jansson.h>
 #include <math.h>
@@ -617,10 +620,13 @@ int emo_hubert_receptive_field(const struct emo_hubert *h)
 
 /* ---- state -------------------------------------------------------------- */
 
+static atomic_int live_states; /* encoder states, for check_address_space */
+
 void emo_hubert_state_destroy(struct emo_hubert_state *s)
 {
 	if (!s)
 		return;
+	atomic_fetch_sub(&live_states, 1);
 	emo_linear_ctx_destroy(s->lctx);
 	free(s->arena);
 	free(s);
@@ -666,6 +672,38 @@ static bool im2col_product(const struct emo_hubert *h, int i)
  * activations at most, whatever the window. */
 enum { CONV_CHUNK_FRAMES = 128 };
 
+/* OpenBLAS reserves a buffer of this size for each thread that calls a
+ * GEMM (Debian's build: 128 MiB of address space, touched only as used),
+ * and when the reservation fails it retries forever at 100 % CPU. So each
+ * encoder state (one per GEMM caller: every analysing thread, embed,
+ * bench, a model state) first checks that the address space for every
+ * live state's buffer can be had: under a low `ulimit -v` that is a clear
+ * error instead of a spin. */
+#define BLAS_BUFFER_BYTES ((size_t)136 << 20)
+
+static int check_address_space(void)
+{
+	size_t want = BLAS_BUFFER_BYTES * (size_t)(atomic_load(&live_states) + 2);
+	void *p = mmap(NULL, want, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+		       -1, 0);
+	if (p == MAP_FAILED) {
+		struct rlimit rl;
+		getrlimit(RLIMIT_AS, &rl);
+		if (rl.rlim_cur != RLIM_INFINITY)
+			emo_err("hubert: cannot reserve %zu MiB of address space for the "
+				"matrix library (OpenBLAS reserves about 128 MiB per "
+				"analysing thread); the address-space limit (ulimit -v) "
+				"of %llu MiB is too low: raise it", want >> 20,
+				(unsigned long long)(rl.rlim_cur >> 20));
+		else
+			emo_err("hubert: cannot reserve %zu MiB of address space for the "
+				"matrix library", want >> 20);
+		return -ENOMEM;
+	}
+	munmap(p, want);
+	return 0;
+}
+
 int emo_hubert_state_create(const struct emo_hubert *h, int max_samples,
 			    struct emo_hubert_state **out)
 {
@@ -701,6 +739,9 @@ int emo_hubert_state_create_chunked(const struct emo_hubert *h, int max_samples,
 			emo_hubert_receptive_field(h));
 		return -EINVAL;
 	}
+	int aerr = check_address_space();
+	if (aerr)
+		return aerr;
 	struct emo_hubert_state *s = calloc(1, sizeof *s);
 	if (!s)
 		return -ENOMEM;
@@ -709,6 +750,7 @@ int emo_hubert_state_create_chunked(const struct emo_hubert *h, int max_samples,
 		free(s);
 		return -ENOMEM;
 	}
+	atomic_fetch_add(&live_states, 1); /* emo_hubert_state_destroy takes it back */
 	s->max_samples = max_samples;
 	s->max_frames = T;
 	s->chunk_frames = chunk_frames < 1 ? 1 : chunk_frames;

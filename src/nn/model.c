@@ -346,38 +346,6 @@ const char *emo_model_sha256(const struct emo_model *cm)
 	return r;
 }
 
-/* OpenBLAS reserves a buffer of this size for each thread that calls a
- * GEMM (Debian's build: 128 MiB of address space, touched only as used),
- * and when the reservation fails it retries forever at 100 % CPU. So each
- * state, one GEMM caller, first checks that the address space for every
- * live state's buffer can be had: under a low `ulimit -v` that is a clear
- * error instead of a spin. */
-#define BLAS_BUFFER_BYTES ((size_t)136 << 20)
-static atomic_int live_states;
-
-static int check_address_space(void)
-{
-	size_t want = BLAS_BUFFER_BYTES * (size_t)(atomic_load(&live_states) + 2);
-	void *p = mmap(NULL, want, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-		       -1, 0);
-	if (p == MAP_FAILED) {
-		struct rlimit rl;
-		getrlimit(RLIMIT_AS, &rl);
-		if (rl.rlim_cur != RLIM_INFINITY)
-			emo_err("model: cannot reserve %zu MiB of address space for the "
-				"matrix library (OpenBLAS reserves about 128 MiB per "
-				"analysing thread); the address-space limit (ulimit -v) "
-				"of %llu MiB is too low: raise it", want >> 20,
-				(unsigned long long)(rl.rlim_cur >> 20));
-		else
-			emo_err("model: cannot reserve %zu MiB of address space for the "
-				"matrix library", want >> 20);
-		return -ENOMEM;
-	}
-	munmap(p, want);
-	return 0;
-}
-
 int emo_model_state_create(const struct emo_model *m, int max_samples,
 			   struct emo_model_state **out)
 {
@@ -386,9 +354,6 @@ int emo_model_state_create(const struct emo_model *m, int max_samples,
 	*out = NULL;
 	if (!m || max_samples < 1)
 		return -EINVAL;
-	int aerr = check_address_space();
-	if (aerr)
-		return aerr;
 	struct emo_model_state *s = calloc(1, sizeof *s);
 	if (!s)
 		return -ENOMEM;
@@ -408,7 +373,6 @@ int emo_model_state_create(const struct emo_model *m, int max_samples,
 			return -ENOMEM;
 		}
 	}
-	atomic_fetch_add(&live_states, 1);
 	*out = s;
 	return 0;
 }
@@ -417,7 +381,6 @@ void emo_model_state_destroy(struct emo_model_state *s)
 {
 	if (!s)
 		return;
-	atomic_fetch_sub(&live_states, 1);
 	emo_hubert_state_destroy(s->enc);
 	free(s->scratch);
 	free(s);

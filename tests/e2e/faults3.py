@@ -5,6 +5,8 @@ generated audio (stdlib only). Items covered elsewhere say where:
 
    1  every WebSocket upgrade passes the checks or gets no 101   tests/e2e/serve.py
                                                                    (test_upgrade_matrix)
+   2  ulimit -v: bench and embed (every encoder command) fail  here
+      clearly instead of spinning
    3  a huge log line is refused while reading (memory bound) here
    4  --record --force replaces a symlink, never its target     here
    5  eval with readable files and no speech: exit 1, no metrics here
@@ -116,6 +118,35 @@ def item3_huge_line():
     os.unlink(big)
 
 
+def item2_ulimit_every_encoder_command():
+    if os.environ.get('EMOTOP_SANITIZED') == '1':
+        print('skipped: 2 (ulimit -v) under a sanitizer, which reserves terabytes')
+        return
+    import resource
+    import time
+    wav = os.path.join(TMP, 'two.wav')
+    write16(wav, voice(2.0, 16000), 16000)
+    cmds = [['bench', '-m', TINY, '--seconds', '1'],
+            ['embed', '-m', TINY, '-o', os.path.join(TMP, 'e.npy'), '--force', wav],
+            ['analyze', '-m', TINY, wav],
+            ['live', '--no-tui', '--fast', '-m', TINY, '-i', wav]]
+    for mb in (150, 400):
+        def limit_as():
+            resource.setrlimit(resource.RLIMIT_AS, (mb << 20, mb << 20))
+        for cmd in cmds:
+            t0 = time.time()
+            try:
+                p = subprocess.run([EMOTOP, *cmd], capture_output=True, text=True,
+                                   timeout=30, preexec_fn=limit_as)
+                rc, err = p.returncode, p.stderr
+            except subprocess.TimeoutExpired:
+                rc, err = None, 'spun for 30 s'
+            check(rc == 1 and 'ulimit -v' in err and time.time() - t0 < 20,
+                  f'2: {cmd[0]} under ulimit -v {mb} MB: a clear error and exit 1, no spin',
+                  (rc, err[-300:]))
+
+
+item2_ulimit_every_encoder_command()
 item3_huge_line()
 item4_record_force_symlink()
 item6_log_settings_bounded()
