@@ -178,8 +178,11 @@ void report_svg(FILE *f, const struct emo_session_log *log)
 	}
 	/* valence and arousal track: the logged values (each window's own
 	 * probabilities; the reader derives them for version-1 logs) */
-	const double v0 = 430, v1 = 560;
-#define VY(v) (v0 + (1 - (v)) / 2 * (v1 - v0))
+	/* the panel starts well below the chart's time labels (y1 + 18);
+	 * VY is floating point for the integer gridline values too: with
+	 * (1 - k) / 2 in int, the 0 line sat at the top, over +1 */
+	const double v0 = 450, v1 = 575;
+#define VY(v) (v0 + (1.0 - (double)(v)) / 2.0 * (v1 - v0))
 	fprintf(f, "<text x=\"%.0f\" y=\"%.0f\" font-weight=\"bold\">Valence and arousal "
 		   "(as logged: of each window's probabilities)</text>\n", x0, v0 - 10);
 	fprintf(f, "<rect x=\"%.0f\" y=\"%.0f\" width=\"%.0f\" height=\"%.0f\" "

@@ -2,6 +2,8 @@
 code before its fix; generated audio and the committed models, no
 ../shared/data. Items covered elsewhere say where:
 
+   2  the report's valence/arousal axis: 0 in the middle,     here
+      the panel clear of the chart above
    3  one label per window, the same in text and JSON     here
    5  meson install installs the model                    tests/e2e/install.py
 """
@@ -39,5 +41,35 @@ def item3_one_label():
           'JSON: label/confidence from "smoothed" (given), top = argmax of probs')
 
 
+def item2_report_axis():
+    import re
+    import xml.dom.minidom
+    wav = os.path.join(TMP, 'r.wav')
+    write16(wav, voice(6.0, 16000, seed=4), 16000)
+    log = os.path.join(TMP, 'r.jsonl')
+    subprocess.run([EMOTOP, 'live', '--no-tui', '--fast', '-m', SHIPPED, '-i', wav, '--log',
+                    log], check=True, capture_output=True)
+    svg = os.path.join(TMP, 'r.svg')
+    p = run('report', log, '-o', svg)
+    check(p.returncode == 0, 'report writes the SVG', p.stderr)
+    doc = xml.dom.minidom.parse(svg)
+    texts = {t.firstChild.data if t.firstChild else '': t for t in
+             doc.getElementsByTagName('text')}
+    ys = {}
+    for lab in ('+1', '+0', '-1'):
+        t = texts.get(lab)
+        ys[lab] = float(t.getAttribute('y')) if t else None
+    check(None not in ys.values() and ys['+1'] < ys['+0'] < ys['-1'] and
+          abs((ys['+1'] + ys['-1']) / 2 - ys['+0']) < 0.5,
+          'valence/arousal axis: +1 at the top, +0 exactly midway, -1 at the bottom', ys)
+    title = next((t for k, t in texts.items() if k.startswith('Valence and arousal')), None)
+    tick_y = max(float(t.getAttribute('y')) for k, t in texts.items()
+                 if re.fullmatch(r'[0-9.]+ (s|min|h)', k))
+    ty = float(title.getAttribute('y')) if title else 0
+    check(title is not None and ty - tick_y >= 24,
+          'the panel title sits clear of the time labels above it (>= 24 px)', (ty, tick_y))
+
+
+item2_report_axis()
 item3_one_label()
 sys.exit(finish())
