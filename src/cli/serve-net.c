@@ -651,12 +651,19 @@ int net_create(const struct net_config *cfg, const struct net_handlers *h,
 	info.options = LWS_SERVER_OPTION_VALIDATE_UTF8 |
 		       (strchr(cfg->addr, ':') ? 0 : LWS_SERVER_OPTION_DISABLE_IPV6);
 	info.max_http_header_data = (unsigned short)cfg->max_header;
-	info.max_http_header_pool = 64;
+	/* Slow or half-open clients (slowloris): every connection gets a
+	 * header buffer at once from a pool far larger than the clients
+	 * served (an 8 KiB buffer each: 1,024 of them are 8 MiB at most, and
+	 * only as used), so connections that never finish their headers do
+	 * not keep the page from anyone; one that holds its buffer without
+	 * completing the request is dropped after timeout_secs_ah_idle. */
+	info.max_http_header_pool = 1024;
+	info.timeout_secs_ah_idle = 3;
 	info.timeout_secs = 10;
 	info.keepalive_timeout = 5;
 	info.retry_and_idle_policy = &n->retry;
 	info.count_threads = 1;
-	info.fd_limit_per_thread = (unsigned)(cfg->max_clients + 128);
+	info.fd_limit_per_thread = (unsigned)(cfg->max_clients + 1024 + 64);
 	n->ctx = lws_create_context(&info);
 	if (!n->ctx) {
 		cli_error("cannot listen on %s port %d (in use, or not an address of "

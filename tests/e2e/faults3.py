@@ -5,6 +5,8 @@ generated audio (stdlib only). Items covered elsewhere say where:
 
    1  every WebSocket upgrade passes the checks or gets no 101   tests/e2e/serve.py
                                                                    (test_upgrade_matrix)
+   8  300 half-open connections do not block the page        tests/e2e/serve.py
+                                                                   (test_slowloris)
    2  ulimit -v: bench and embed (every encoder command) fail  here
       clearly instead of spinning
    3  a huge log line is refused while reading (memory bound) here

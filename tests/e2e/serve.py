@@ -200,6 +200,29 @@ def test_upgrade_matrix():
     s.stop()
 
 
+def test_slowloris():
+    """#37 item 8: 300 half-open HTTP connections (headers never finished, no
+    token needed) do not keep the page from a legitimate client."""
+    s = Server()
+    socks = []
+    for _ in range(300):
+        c = socket.create_connection(('127.0.0.1', s.port), timeout=5)
+        c.sendall(b'GET / HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nX-Slow: ' % s.port)
+        socks.append(c)
+    time.sleep(0.5)
+    ok, worst = 0, 0.0
+    for _ in range(20):
+        t = time.time()
+        st, _, _ = get(s.port, f'/?token={s.token}')
+        worst = max(worst, time.time() - t)
+        ok += st == 200
+    check(ok == 20 and worst < 2, f'300 half-open connections held: the page served 20 of 20 '
+          f'times, slowest {worst:.2f} s', (ok, worst))
+    for c in socks:
+        c.close()
+    s.stop()
+
+
 def test_limits():
     s = Server('--max-clients', '4', '--max-upload', '1')
     p, t = s.port, s.token
@@ -576,6 +599,7 @@ def test_server_source():
 if __name__ == '__main__':
     test_access()
     test_upgrade_matrix()
+    test_slowloris()
     test_limits()
     test_upload_and_report()
     test_options()
