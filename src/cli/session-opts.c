@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #include "cli/session-opts.h"
@@ -101,6 +102,12 @@ int session_option(int c, const char *arg, struct session_opts *o, const char *c
  * existing file without --force, or the input file in any case. */
 static int check_record_path(const char *rec, const char *input, bool force)
 {
+	const char *ext = rec ? strrchr(rec, '.') : NULL;
+	if (rec && !(ext && (!strcasecmp(ext, ".wav") || !strcasecmp(ext, ".flac")))) {
+		cli_error("--record %s: emotop records .wav (32-bit float) or .flac "
+			  "(16-bit, analysed as recorded); give one of those extensions", rec);
+		return 1;
+	}
 	struct stat rs, is;
 	if (!rec || stat(rec, &rs) != 0)
 		return 0;

@@ -32,9 +32,16 @@ int emo_recorder_open(const char *path, bool replace, size_t max_block,
 		return -EINVAL;
 	const char *ext = strrchr(path, '.');
 	bool flac = ext && !strcasecmp(ext, ".flac");
+	if (!flac && !(ext && !strcasecmp(ext, ".wav"))) {
+		emo_err("%s: a recording is .wav (32-bit float) or .flac (16-bit); "
+			"give one of those extensions", path);
+		return EMO_E_UNSUPPORTED;
+	}
+	/* float WAV as WAVE_FORMAT_EXTENSIBLE, as the format asks for
+	 * non-PCM and what sox expects (a plain fmt chunk made soxi warn) */
 	SF_INFO si = {.samplerate = EMO_SAMPLE_RATE, .channels = 1,
 		      .format = flac ? SF_FORMAT_FLAC | SF_FORMAT_PCM_16 :
-				       SF_FORMAT_WAV | SF_FORMAT_FLOAT};
+				       SF_FORMAT_WAVEX | SF_FORMAT_FLOAT};
 	struct emo_recorder *r = calloc(1, sizeof *r);
 	if (!r)
 		return -ENOMEM;

@@ -5,6 +5,8 @@ code before its fix; generated audio and the committed models, no
    2  the report's valence/arousal axis: 0 in the middle,     here
       the panel clear of the chart above
    3  one label per window, the same in text and JSON     here
+   6  --record: only extensions it writes; float WAV as       here
+      WAVE_FORMAT_EXTENSIBLE
    5  meson install installs the model                    tests/e2e/install.py
 """
 import json
@@ -70,6 +72,28 @@ def item2_report_axis():
           'the panel title sits clear of the time labels above it (>= 24 px)', (ty, tick_y))
 
 
+def item6_record_formats():
+    import struct
+    wav = os.path.join(TMP, 'six.wav')
+    write16(wav, voice(3.0, 16000, seed=6), 16000)
+    for bad in ('out.mp3', 'out.ogg', 'noext'):
+        out = os.path.join(TMP, bad)
+        p = run('live', '--no-tui', '--fast', '-m', SHIPPED, '-i', wav, '--record', out)
+        check(p.returncode != 0 and not os.path.exists(out) and '.wav' in p.stderr and
+              '.flac' in p.stderr, f'--record {bad}: refused before anything is written',
+              p.stderr)
+    out = os.path.join(TMP, 'rec.wav')
+    p = run('live', '--no-tui', '--fast', '-m', SHIPPED, '-i', wav, '--record', out)
+    head = open(out, 'rb').read(64)
+    tag, = struct.unpack('<H', head[20:22])
+    sub = head[44:60]
+    check(p.returncode == 0 and tag == 0xFFFE and
+          sub[:2] == b'\x03\x00' and sub[2:] == bytes.fromhex('000000001000800000aa00389b71'),
+          'a .wav recording is WAVE_FORMAT_EXTENSIBLE with the IEEE-float subformat',
+          (hex(tag), sub.hex()))
+
+
+item6_record_formats()
 item2_report_axis()
 item3_one_label()
 sys.exit(finish())
