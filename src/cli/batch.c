@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+#include <sys/stat.h>
 
 #include "cli/batch.h"
 #include "emotop/affect.h"
@@ -276,6 +278,47 @@ static void *worker(void *arg)
 	}
 }
 
+bool batch_progress_wanted(bool quiet, bool out_live)
+{
+	if (quiet || !isatty(STDERR_FILENO))
+		return false;
+	if (!out_live || !isatty(STDOUT_FILENO))
+		return true;
+	struct stat so, se; /* the results go to this very terminal */
+	return !(fstat(STDOUT_FILENO, &so) == 0 && fstat(STDERR_FILENO, &se) == 0 &&
+		 so.st_rdev == se.st_rdev);
+}
+
+static void clock_text(char *buf, size_t n, double s)
+{
+	long t = (long)(s + 0.5);
+	if (t >= 3600)
+		snprintf(buf, n, "%ld:%02ld:%02ld", t / 3600, t / 60 % 60, t % 60);
+	else
+		snprintf(buf, n, "%ld:%02ld", t / 60, t % 60);
+}
+
+/* tqdm's line: "eval: 120/400 files (30 %) 0:08 elapsed, 0:18 left" */
+static void progress_line(const struct batch *b, size_t done, double t0, bool end)
+{
+	if (!b->progress)
+		return;
+	if (end) {
+		fputs("\r\033[K", stderr);
+		fflush(stderr);
+		return;
+	}
+	double el = emo_now() - t0;
+	char e[32], left[32] = "?";
+	clock_text(e, sizeof e, el);
+	if (done)
+		clock_text(left, sizeof left, el / (double)done * (double)(b->njobs - done));
+	fprintf(stderr, "\r%s: %zu/%zu files (%.0f %%) %s elapsed, %s left\033[K", b->progress,
+		done, b->njobs, b->njobs ? 100.0 * (double)done / (double)b->njobs : 100.0, e,
+		left);
+	fflush(stderr);
+}
+
 size_t batch_run(struct batch *b, long nthreads,
 		 bool (*done)(struct file_job *job, void *ud), void *ud,
 		 int *signal_out)
@@ -304,6 +347,8 @@ size_t batch_run(struct batch *b, long nthreads,
 				break;
 	size_t emitted = 0;
 	bool ok = s.done != NULL;
+	double t0 = emo_now();
+	progress_line(b, 0, t0, false);
 	for (size_t i = 0; ok && i < b->njobs; i++) {
 		if (!started) {
 			/* one thread: analyse here, in order */
@@ -333,11 +378,15 @@ size_t batch_run(struct batch *b, long nthreads,
 		}
 		if (b->jobs[i].err == EMO_E_INTERRUPTED)
 			break; /* cut short: not a result */
+		if (b->progress)
+			progress_line(b, 0, t0, true); /* the file's own lines go clean */
 		ok = done(&b->jobs[i], ud);
 		free(b->jobs[i].out);
 		b->jobs[i].out = NULL;
 		emitted++;
+		progress_line(b, emitted, t0, false);
 	}
+	progress_line(b, emitted, t0, true);
 	if (!ok) {
 		int zero = 0; /* a write failed: the workers stop too */
 		atomic_compare_exchange_strong(&stop_signal, &zero, -1);
@@ -363,6 +412,8 @@ size_t batch_run(struct batch *b, long nthreads,
 static const char common_help[] =
 	"  -m, --model DIR       model directory (default: $EMOTOP_MODEL or the shipped model)\n"
 	"      --json            JSON Lines instead of text\n"
+	"  -q, --quiet           no progress line on stderr (drawn only when stderr\n"
+	"                        is a terminal that the results do not go to)\n"
 	"  -j, --jobs N          analyse N files in parallel (default 1)\n"
 	"  -t, --threads N       OpenBLAS threads per file (default 1)\n"
 	"      --window S        window length, seconds of speech (default 2)\n"
@@ -399,6 +450,7 @@ int common_option(int c, const char *arg, struct common_opts *o, const char *cmd
 	switch (c) {
 	case 'm': o->model = arg; return 1;
 	case 'J': o->json = true; return 1;
+	case 'q': o->quiet = true; return 1;
 	case 'j':
 		if (!parse_int(arg, 1, 64, &o->jobs))
 			return -usage_error(cmd, "-j wants 1..64, not '%s'", arg);

@@ -43,7 +43,16 @@ struct batch {
 	bool print_windows;   /* per-window and per-file output (analyze) */
 	struct file_job *jobs;
 	size_t njobs;
+	/* a progress line on stderr (files done / total, elapsed, ETA) under
+	 * this name ("eval"), redrawn as each file is handed over and erased
+	 * at the end; NULL: none (batch_progress_wanted decides) */
+	const char *progress;
 };
+
+/* Whether a command should draw a progress line: stderr is a terminal, not
+ * --quiet, and the command's own output does not go to that terminal as it
+ * runs (out_live: analyze prints per file; eval only at the end). */
+bool batch_progress_wanted(bool quiet, bool out_live);
 
 /* Runs the batch on `nthreads` threads and calls done(job, ud) for each
  * file in list order, from the calling thread, as soon as that file and
@@ -71,7 +80,7 @@ enum { OPT_WINDOW = OPT_CLI_BASE, OPT_HOP, OPT_QUALITY, OPT_SMOOTH };
 
 struct common_opts {
 	const char *model;
-	bool json;
+	bool json, quiet;
 	long jobs, threads;
 	enum emo_precision precision;
 	struct emo_analyzer_config cfg;
@@ -88,6 +97,7 @@ void print_batch_help(const char *own);
 #define COMMON_LONG_OPTIONS                                                   \
 	{"model", required_argument, 0, 'm'},                                 \
 	{"json", no_argument, 0, 'J'},                                        \
+	{"quiet", no_argument, 0, 'q'},                                       \
 	{"jobs", required_argument, 0, 'j'},                                  \
 	{"threads", required_argument, 0, 't'},                               \
 	{"window", required_argument, 0, OPT_WINDOW},                         \

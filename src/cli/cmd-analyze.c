@@ -50,7 +50,7 @@ int cmd_analyze(int argc, char **argv)
 	common_init(&o);
 	static const struct option opts[] = {COMMON_LONG_OPTIONS, {0, 0, 0, 0}};
 	int c;
-	while ((c = getopt_long(argc, argv, "m:j:t:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "m:j:t:qh", opts, NULL)) != -1) {
 		if (c == 'h') {
 			print_batch_help(analyze_help);
 			return 0;
@@ -67,7 +67,8 @@ int cmd_analyze(int argc, char **argv)
 		return EXIT_USAGE;
 	emo_set_threads((int)o.threads);
 	struct batch b = {.cfg = o.cfg, .json = o.json, .print_windows = true,
-			  .quality = o.quality};
+			  .quality = o.quality,
+			  .progress = batch_progress_wanted(o.quiet, true) ? "analyze" : NULL};
 	if (load_model_or_explain(o.model, o.precision, &b.model))
 		return 1;
 	b.njobs = (size_t)(argc - optind);

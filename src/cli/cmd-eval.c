@@ -534,7 +534,7 @@ int cmd_eval(int argc, char **argv)
 					     {"map", required_argument, 0, OPT_MAP},
 					     {0, 0, 0, 0}};
 	int c;
-	while ((c = getopt_long(argc, argv, "m:j:t:hL:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "m:j:t:qhL:", opts, NULL)) != -1) {
 		if (c == 'h') {
 			print_batch_help(eval_help);
 			return 0;
@@ -583,7 +583,8 @@ int cmd_eval(int argc, char **argv)
 		}
 	}
 	emo_set_threads((int)o.threads);
-	struct batch b = {.cfg = o.cfg, .quality = o.quality};
+	struct batch b = {.cfg = o.cfg, .quality = o.quality,
+			  .progress = batch_progress_wanted(o.quiet, false) ? "eval" : NULL};
 	struct labelled L = {0};
 	int status = 1;
 	size_t done = 0;

@@ -7,6 +7,7 @@ code before its fix; generated audio and the committed models, no
    3  one label per window, the same in text and JSON     here
    6  --record: only extensions it writes; float WAV as       here
       WAVE_FORMAT_EXTENSIBLE
+   4  a progress line on long jobs (a terminal's stderr only) here
    5  meson install installs the model                    tests/e2e/install.py
 """
 import json
@@ -93,6 +94,38 @@ def item6_record_formats():
           (hex(tag), sub.hex()))
 
 
+def item4_progress():
+    import shlex
+    files = []
+    for i in range(6):
+        f = os.path.join(TMP, f'p{i}.wav')
+        write16(f, voice(2.0, 16000, seed=10 + i), 16000)
+        files.append(f)
+    lst = os.path.join(TMP, 'p.tsv')
+    with open(lst, 'w') as fh:
+        fh.write(''.join(f'{f}\t{"angry" if i % 2 else "happy"}\n' for i, f in enumerate(files)))
+    tiny = os.path.join(SRC, 'tests', 'fixtures', 'model-tiny-bilstm')
+    jobs = {'analyze': [EMOTOP, 'analyze', '--json', '-m', tiny, *files],
+            'eval': [EMOTOP, 'eval', '-m', tiny, '--list', lst]}
+    for name, cmd in jobs.items():
+        for quiet in (False, True):
+            c = cmd + (['--quiet'] if quiet else [])
+            out = os.path.join(TMP, f'{name}.out')
+            # script(1) gives the command a terminal; its stdout goes to a file
+            line = ' '.join(map(shlex.quote, c)) + ' > ' + shlex.quote(out)
+            ts = os.path.join(TMP, 'typescript')
+            subprocess.run(['script', '-qfec', line, ts], check=True, capture_output=True)
+            tty = open(ts, 'rb').read().decode('utf-8', 'replace')
+            shown = f'{name}: 6/6 files (100 %)' in tty and 'left' in tty
+            check(shown != quiet, f'{name} on a terminal{" --quiet" if quiet else ""}: '
+                  f'{"no " if quiet else ""}progress line (files done/total, elapsed, ETA)',
+                  tty[-300:])
+        p = subprocess.run(cmd, capture_output=True, text=True)
+        check('files (' not in p.stderr, f'{name} with stderr not a terminal: no progress',
+              p.stderr[-200:])
+
+
+item4_progress()
 item6_record_formats()
 item2_report_axis()
 item3_one_label()
