@@ -161,6 +161,32 @@ int usage_error(const char *cmd, const char *fmt, const char *arg)
 	return EXIT_USAGE;
 }
 
+int cli_getopt(int argc, char **argv, const char *shortopts,
+	       const struct option *longopts, const char *cmd)
+{
+	opterr = 0; /* getopt's own "analyze: unrecognized option" said half */
+	optopt = 0;
+	int c = getopt_long(argc, argv, shortopts, longopts, NULL);
+	if (c != '?')
+		return c;
+	const char *bad = optind > 0 && optind <= argc ? argv[optind - 1] : "?";
+	bool needs = false;
+	if (optopt) {
+		const char *p = strchr(shortopts, optopt);
+		needs = p && p[1] == ':';
+		for (const struct option *o = longopts; o && o->name; o++)
+			if (o->val == optopt && o->has_arg == required_argument)
+				needs = true;
+	}
+	char shortbad[3] = {'-', (char)optopt, 0};
+	if (needs)
+		usage_error(cmd, "option '%s' needs a value", bad);
+	else
+		usage_error(cmd, "unknown option '%s'",
+			    optopt && !strchr(bad, optopt) ? shortbad : bad);
+	return '?';
+}
+
 int check_window_options(const char *cmd, struct emo_analyzer_config *cfg)
 {
 	/* the default hop (0.5 s) shrinks to a shorter window; a hop given

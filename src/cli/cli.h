@@ -47,6 +47,12 @@ void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* After option parsing: a usage error (EXIT_USAGE) when a given --hop
  * exceeds --window; the default hop and the minimum window shrink to a
  * window shorter than them. */
+/* getopt_long for command `cmd` (NULL: the top level): an unknown option
+ * or a missing value is said the way every usage error is ("emotop
+ * analyze: unknown option '--jsn'" and "Try 'emotop analyze --help'."),
+ * and '?' returned. */
+int cli_getopt(int argc, char **argv, const char *shortopts,
+	       const struct option *longopts, const char *cmd);
 int check_window_options(const char *cmd, struct emo_analyzer_config *cfg);
 /* Flushes standard output; false (said once on stderr, with the reason)
  * when it cannot be written: a full disk, a closed descriptor, a file size

@@ -50,7 +50,7 @@ int cmd_analyze(int argc, char **argv)
 	common_init(&o);
 	static const struct option opts[] = {COMMON_LONG_OPTIONS, {0, 0, 0, 0}};
 	int c;
-	while ((c = getopt_long(argc, argv, "m:j:t:qh", opts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, "m:j:t:qh", opts, "analyze")) != -1) {
 		if (c == 'h') {
 			print_batch_help(analyze_help);
 			return 0;

@@ -131,7 +131,7 @@ int cmd_bench(int argc, char **argv)
 		{0, 0, 0, 0},
 	};
 	int c;
-	while ((c = getopt_long(argc, argv, "m:s:t:r:h", opts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, "m:s:t:r:h", opts, "bench")) != -1) {
 		switch (c) {
 		case 'm': model = optarg; break;
 		case 's':

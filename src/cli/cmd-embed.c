@@ -68,7 +68,7 @@ int cmd_embed(int argc, char **argv)
 		{0, 0, 0, 0},
 	};
 	int c;
-	while ((c = getopt_long(argc, argv, "m:l:o:t:h", opts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, "m:l:o:t:h", opts, "embed")) != -1) {
 		switch (c) {
 		case 'm': model = optarg; break;
 		case 'l': layer_s = optarg; break;

@@ -534,7 +534,7 @@ int cmd_eval(int argc, char **argv)
 					     {"map", required_argument, 0, OPT_MAP},
 					     {0, 0, 0, 0}};
 	int c;
-	while ((c = getopt_long(argc, argv, "m:j:t:qhL:", opts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, "m:j:t:qhL:", opts, "eval")) != -1) {
 		if (c == 'h') {
 			print_batch_help(eval_help);
 			return 0;

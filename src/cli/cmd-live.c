@@ -152,7 +152,7 @@ static int parse_live(int argc, char **argv, struct live_opts *o)
 		{0, 0, 0, 0},
 	};
 	int c;
-	while ((c = getopt_long(argc, argv, SESSION_SHORT_OPTIONS "h", opts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, SESSION_SHORT_OPTIONS "h", opts, "live")) != -1) {
 		int r = session_option(c, optarg, &o->s, "live");
 		if (r < 0)
 			return -r;

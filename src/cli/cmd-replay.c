@@ -266,7 +266,7 @@ int cmd_replay(int argc, char **argv)
 		{0, 0, 0, 0},
 	};
 	int c;
-	while ((c = getopt_long(argc, argv, "m:h", opts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, "m:h", opts, "replay")) != -1) {
 		switch (c) {
 		case OPT_SPEED:
 			if (!parse_double(optarg, 0.01, 1000, &speed))

@@ -297,7 +297,7 @@ int cmd_report(int argc, char **argv)
 		{0, 0, 0, 0},
 	};
 	int c;
-	while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, "o:h", opts, "report")) != -1) {
 		switch (c) {
 		case 'o': out = optarg; break;
 		case OPT_FORCE: force = true; break;

@@ -746,7 +746,7 @@ static int parse_serve(int argc, char **argv, struct serve *S)
 		{0, 0, 0, 0},
 	};
 	int c;
-	while ((c = getopt_long(argc, argv, SESSION_SHORT_OPTIONS "h", opts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, SESSION_SHORT_OPTIONS "h", opts, "serve")) != -1) {
 		int r = session_option(c, optarg, &S->o, "serve");
 		if (r < 0)
 			return -r;

@@ -63,7 +63,7 @@ int cmd_vad(int argc, char **argv)
 		{0, 0, 0, 0},
 	};
 	int c;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = cli_getopt(argc, argv, "h", opts, "vad")) != -1) {
 		int r = vad_option(c, optarg, &vc, "vad");
 		if (r < 0)
 			return -r;

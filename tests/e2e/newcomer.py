@@ -8,6 +8,8 @@ code before its fix; generated audio and the committed models, no
    6  --record: only extensions it writes; float WAV as       here
       WAVE_FORMAT_EXTENSIBLE
    4  a progress line on long jobs (a terminal's stderr only) here
+   8  an unknown option or a missing value: said as every     here
+      usage error is (prefix, Try --help, exit 2)
    5  meson install installs the model                    tests/e2e/install.py
 """
 import json
@@ -125,6 +127,20 @@ def item4_progress():
               p.stderr[-200:])
 
 
+def item8_option_messages():
+    for args, want in ((['analyze', '--jsn', 'x.wav'], "emotop analyze: unknown option '--jsn'"),
+                       (['eval', '--list'], "emotop eval: option '--list' needs a value"),
+                       (['vad', '-z', 'x.wav'], "emotop vad: unknown option '-z'"),
+                       (['report', '--bogus'], "emotop report: unknown option '--bogus'"),
+                       (['live', '-m'], "emotop live: option '-m' needs a value")):
+        p = run(*args)
+        cmd = args[0]
+        check(p.returncode == 2 and p.stderr.startswith(want) and
+              f"Try 'emotop {cmd} --help'." in p.stderr and p.stderr.count('\n') == 2,
+              f'{" ".join(args)}: "{want}", then Try, exit 2', p.stderr)
+
+
+item8_option_messages()
 item4_progress()
 item6_record_formats()
 item2_report_axis()
