@@ -264,12 +264,13 @@ static void draw_help(int H, int W)
 		"  v          timeline by emotion or by valence",
 		"  h or ?     this help (any key closes it)",
 		"",
-		"Bars: smoothed probability per emotion. The big label is the",
-		"dominant emotion; it shows as 'uncertain?' when there is too",
-		"little speech or no emotion is clearly ahead. The timeline has",
-		"one cell per window, newest on the right. Valence (unpleasant -",
-		"pleasant) and arousal (calm - activated) are derived from the",
-		"bars by fixed places of each emotion (see man emotop).",
+		"Bars: smoothed probability per emotion. The big label is",
+		"the smoothed leader, held until another leads by 5 points",
+		"('held' says so meanwhile); 'uncertain?' when there is too",
+		"little speech or no emotion is clearly ahead. The timeline",
+		"has one cell per window, newest on the right. Valence",
+		"(unpleasant - pleasant) and arousal (calm - activated) come",
+		"from the bars by fixed places of each emotion (man emotop).",
 	};
 	int n = (int)(sizeof lines / sizeof *lines), w = 64;
 	if (w > W - 2)
@@ -339,6 +340,23 @@ static void draw(struct emo_tui *t, const struct emo_stream_stats *s)
 			mvprintw(y, 2, "%s", big);
 			attroff(A_BOLD | (pair ? COLOR_PAIR(pair) : 0));
 			printw("  %3.0f%%", 100 * t->last.confidence);
+		}
+		/* the big label is the smoothed one held by hysteresis: say so
+		 * while another bar is higher, or it reads as a contradiction */
+		int top = 0;
+		for (int i = 1; i < t->last.num_labels; i++)
+			if (t->last.smoothed[i] > t->last.smoothed[top])
+				top = i;
+		if (top != t->last.label) {
+			char held[96];
+			snprintf(held, sizeof held, "  (held: %s leads by %.0f)", L[top],
+				 100 * (t->last.smoothed[top] - t->last.confidence));
+			int cx = getcurx(stdscr);
+			if (cx + (int)strlen(held) < W) {
+				attron(A_DIM);
+				addstr(held);
+				attroff(A_DIM);
+			}
 		}
 	} else {
 		attron(A_DIM);
