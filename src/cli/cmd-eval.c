@@ -135,22 +135,35 @@ static int cmp_entry(const void *a, const void *b, void *paths)
 }
 
 /* A file listed twice is evaluated once (its first line), with a warning
- * naming both lines: counting it twice would weigh it double. */
+ * naming both lines: counting it twice would weigh it double. Paths are
+ * compared canonical (realpath), so a.flac and ./a.flac, or a link and its
+ * target, are one file. */
 static void drop_duplicates(const char *list, struct labelled *L)
 {
 	size_t *ix = malloc((L->n ? L->n : 1) * sizeof *ix);
 	bool *drop = calloc(L->n ? L->n : 1, sizeof *drop);
-	if (!ix || !drop) {
+	char **key = calloc(L->n ? L->n : 1, sizeof *key);
+	bool ok = ix && drop && key;
+	for (size_t i = 0; ok && i < L->n; i++) {
+		key[i] = realpath(L->paths[i], NULL);
+		if (!key[i])
+			key[i] = strdup(L->paths[i]); /* unreadable: it fails later */
+		ok = key[i] != NULL;
+	}
+	if (!ok) {
+		for (size_t i = 0; key && i < L->n; i++)
+			free(key[i]);
+		free(key);
 		free(ix);
 		free(drop);
 		return;
 	}
 	for (size_t i = 0; i < L->n; i++)
 		ix[i] = i;
-	qsort_r(ix, L->n, sizeof *ix, cmp_entry, L->paths);
+	qsort_r(ix, L->n, sizeof *ix, cmp_entry, key);
 	size_t dups = 0;
 	for (size_t k = 1; k < L->n; k++)
-		if (!strcmp(L->paths[ix[k]], L->paths[ix[k - 1]])) {
+		if (!strcmp(key[ix[k]], key[ix[k - 1]])) {
 			drop[ix[k]] = true;
 			if (dups++ < 10)
 				cli_error("%s:%zu: %s is listed already (line %zu); "
@@ -170,6 +183,9 @@ static void drop_duplicates(const char *list, struct labelled *L)
 		L->truth[w] = L->truth[i];
 		L->line[w++] = L->line[i];
 	}
+	for (size_t i = 0; i < L->n; i++)
+		free(key[i]);
+	free(key);
 	L->n = w;
 	free(ix);
 	free(drop);

@@ -846,9 +846,12 @@ int cmd_serve(int argc, char **argv)
 				 "reach this page (the token is still required; the traffic "
 				 "is not encrypted)", addr);
 		bool v6 = strchr(addr, ':') != NULL;
+		/* the address it listens on (127.0.0.2 is not 127.0.0.1); an
+		 * any-address is reached on loopback */
+		const char *host = !strcmp(addr, "0.0.0.0") ? "127.0.0.1" :
+				   !strcmp(addr, "::") ? "::1" : addr;
 		fprintf(stderr, "%s: serving on http://%s%s%s:%d/?token=%s\n", prog,
-			v6 ? "[" : "", is_loopback(addr) || !strcmp(addr, "0.0.0.0") ?
-			(v6 ? "::1" : "127.0.0.1") : addr, v6 ? "]" : "", net_port(S.net), token);
+			v6 ? "[" : "", host, v6 ? "]" : "", net_port(S.net), token);
 		fflush(stderr);
 		net_run(S.net);
 	}

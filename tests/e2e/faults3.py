@@ -15,6 +15,8 @@ generated audio (stdlib only). Items covered elsewhere say where:
    6  a log's settings held to the command line's bounds, no  here
       cast of an out-of-range double (UB)
    7  library: zero-capacity read, NULL header/stats/kind, NaN    tests/unit/api.c
+  10  small: eval --list compares canonical paths; serve     here
+      --listen 127.0.0.2 prints its own address
 """
 import json
 import os
@@ -148,6 +150,29 @@ def item2_ulimit_every_encoder_command():
                   (rc, err[-300:]))
 
 
+def item10_small():
+    wav = os.path.join(TMP, 'a.wav')
+    write16(wav, voice(2.0, 16000), 16000)
+    lst = os.path.join(TMP, 'dup.tsv')
+    with open(lst, 'w') as f:
+        f.write('a.wav\tangry\n./a.wav\tangry\n' + wav + '\tangry\n')
+    p = subprocess.run([EMOTOP, 'eval', '-m', TINY, '--list', lst], capture_output=True,
+                       text=True, cwd=TMP)
+    check('1 files' in p.stdout and p.stderr.count('listed already') == 2,
+          '10: eval --list: a.wav, ./a.wav and its absolute path are one file, said twice',
+          (p.stdout[:200], p.stderr))
+    import re
+    import signal
+    srv = subprocess.Popen([EMOTOP, 'serve', '--listen', '127.0.0.2:0', '-m', TINY],
+                           stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+    line = srv.stderr.readline()
+    srv.send_signal(signal.SIGINT)
+    srv.wait(30)
+    check(re.search(r'http://127\.0\.0\.2:\d+/\?token=', line) is not None,
+          '10: serve --listen 127.0.0.2:P prints a 127.0.0.2 URL', line)
+
+
+item10_small()
 item2_ulimit_every_encoder_command()
 item3_huge_line()
 item4_record_force_symlink()
