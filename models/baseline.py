@@ -87,6 +87,74 @@ def fit(Xtr, tr, Xva, va, seed, epochs=400, val_corpus=''):
     return net.eval()
 
 
+def fit_curve(Xtr, tr, Xte, te, seed, epochs=400, every=10):
+    """A fold of the fold protocol: an em.StatsNet trained on Xtr for a fixed
+    number of epochs, the held-out corpus (Xte, te) scored every `every`
+    epochs (nothing chosen here: fold_baseline chooses on the fold mean).
+    Returns [(epoch, metrics of te's corpus)]."""
+    torch.manual_seed(seed)
+    mu, sd = Xtr.mean(0), Xtr.std(0) + 1e-6
+    xt = torch.tensor((Xtr - mu) / sd, dtype=torch.float32)
+    xe = torch.tensor((Xte - mu) / sd, dtype=torch.float32)
+    y = torch.tensor([LABELS.index(it.label) for it in tr])
+    mask = torch.tensor([[l in corpora.CLASSES[it.corpus] for l in LABELS] for it in tr])
+    count = {}
+    for it in tr:
+        count[(it.corpus, it.label)] = count.get((it.corpus, it.label), 0) + 1
+    ncls = {c: len({l for (cc, l) in count if cc == c}) for c, _ in count}
+    w = torch.tensor([1.0 / (len(ncls) * ncls[it.corpus] * count[(it.corpus, it.label)])
+                      for it in tr]) * len(tr)
+    net = em.StatsNet(n_in=xt.shape[1])
+    opt = torch.optim.AdamW(net.parameters(), 1e-3, weight_decay=1e-2)
+    c = te[0].corpus
+    curve = []
+    for ep in range(epochs):
+        net.train()
+        loss = protocol.masked_ce(net(xt), y, mask, 0.1, w)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        if (ep + 1) % every == 0:
+            net.eval()
+            with torch.no_grad():
+                curve.append((ep + 1, em.corpus_metrics(net(xe).numpy(), te)[c]))
+    return curve
+
+
+def fold_baseline(X, items, names, seeds, out, X_test=None):
+    """The baseline under the fold protocol: each corpus left out in turn,
+    trained on every speaker of the others, the epoch chosen on the mean
+    over folds (each fold: the mean over seeds) of the held-out corpus's
+    score, as train.py folds chooses. Writes out (JSON) and returns it."""
+    curves = {}
+    for c in protocol.FOLD_CORPORA:
+        if c not in names:
+            continue
+        _, tr, _, te = protocol.protocol_sets(items, names, c, '', fold=True)
+        for sd in seeds:
+            Xt = X_test if X_test is not None else X
+            curves[(c, sd)] = fit_curve(np.stack([X[it.path] for it in tr]), tr,
+                                        np.stack([Xt[it.path] for it in te]), te, sd)
+    folds = sorted({c for c, _ in curves})
+    n = min(len(v) for v in curves.values())
+    score = lambda k: float(np.mean([np.mean([protocol.corpus_score(curves[(f, sd)][k][1])  # noqa: E731
+                                              for sd in seeds]) for f in folds]))
+    best = max(range(n), key=score)
+    res = {'epoch': curves[(folds[0], seeds[0])][best][0], 'fold_mean_score': score(best),
+           'seeds': seeds, 'per_fold': {}}
+    for f in folds:
+        ms = [curves[(f, sd)][best][1] for sd in seeds]
+        res['per_fold'][f] = {k: {'mean': float(np.mean([m[k] for m in ms])),
+                                  'min': float(min(m[k] for m in ms)),
+                                  'max': float(max(m[k] for m in ms))}
+                              for k in ('accuracy', 'valence_f1')}
+    res['mean'] = {k: float(np.mean([res['per_fold'][f][k]['mean'] for f in folds]))
+                   for k in ('accuracy', 'valence_f1')}
+    with open(out, 'w') as fh:
+        json.dump(res, fh, indent=1)
+    return res
+
+
 def ensemble(nets):
     """One StatsNet whose logits are the mean of nets' (same features and
     standardisation): their hidden layers side by side, the output layers
@@ -120,6 +188,14 @@ def main():
     ap.add_argument('--cache', default=os.path.join(HERE, '..', 'build', 'corpus-cache'))
     ap.add_argument('--seed', type=int, default=0)
     ap.add_argument('--out', help='write the results as JSON here')
+    ap.add_argument('--folds', metavar='OUT',
+                    help='instead: the fold protocol (each corpus left out, every speaker '
+                         'of the others trains, the epoch chosen on the fold mean), '
+                         'results to OUT')
+    ap.add_argument('--seeds', default='0,1,2', help='--folds: seeds per fold')
+    ap.add_argument('--level-shifted', action='store_true',
+                    help='--folds: score the held-out corpus level-shifted (each clip at '
+                         '-20..0 dB, requantised: protocol.level_shifted)')
     a = ap.parse_args()
     torch.set_num_threads(1)
     names = a.corpora.split(',')
@@ -129,6 +205,19 @@ def main():
                   if it.label is not None]
     audio = em.load_audio(items, a.emotop, a.cache)
     X = {it.path: features(audio[it.path]) for it in items}
+    if a.folds:
+        Xt = None
+        if a.level_shifted:
+            ls = protocol.level_shifted(items, audio)
+            Xt = {it.path: features(ls[it.path]) for it in items}
+        r = fold_baseline(X, items, names, [int(x) for x in a.seeds.split(',')], a.folds, Xt)
+        for f, m in r['per_fold'].items():
+            print(f'fold {f}: acc {m["accuracy"]["mean"]:.3f} '
+                  f'({m["accuracy"]["min"]:.3f}-{m["accuracy"]["max"]:.3f}) valence F1 '
+                  f'{m["valence_f1"]["mean"]:.3f}')
+        print(f'mean: acc {r["mean"]["accuracy"]:.3f} valence F1 {r["mean"]["valence_f1"]:.3f}'
+              f' (epoch {r["epoch"]})')
+        return
     res = {}
     for leave in [''] + names:
         vc = protocol.val_corpus_for(leave, a.val_corpus) if a.val_corpus in names else ''

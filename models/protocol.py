@@ -2,7 +2,7 @@
 sets of a run, the selection score, the masked loss, and the fold
 protocol's choice on the mean of every held-out corpus.
 
-Imports go one way: corpora -> emotop_model -> protocol -> augment,
+Imports go one way: corpora, emotop_model, augment -> protocol ->
 baseline -> train. Nothing here imports a trainer.
 
 Two protocols:
@@ -104,6 +104,20 @@ def protocol_sets(labelled, names, leave_out='', val_corpus='', only_train=None,
     else:
         te = select(labelled, train_c, {'test'})
     return train_c, tr, va, te
+
+
+LEVEL_SHIFT_DB = (-20.0, 0.0)  # what an unknown microphone gain does
+
+
+def level_shifted(items, audio, seed=1234):
+    """The items' audio, each clip at its own level drawn from LEVEL_SHIFT_DB
+    (a fixed draw) and requantised to 16 bits, as the unseen sets were
+    scored level-shifted."""
+    from augment import requantise
+    g = torch.Generator().manual_seed(seed)
+    lo, hi = LEVEL_SHIFT_DB
+    return {it.path: requantise(audio[it.path], lo + (hi - lo) * float(torch.rand((), generator=g)))
+            for it in items}
 
 
 def fold_eval_subset(te, n=FOLD_EVAL_CLIPS):

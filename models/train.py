@@ -64,8 +64,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import corpora  # noqa: E402
 import torch_threads  # noqa: E402
-from augment import augment, requantise  # noqa: E402
-from protocol import (DATA, FOLD_CORPORA, SPLITS, VAL_CORPUS, corpus_score,  # noqa: E402
+from augment import augment  # noqa: E402
+from protocol import (DATA, FOLD_CORPORA, level_shifted, SPLITS, VAL_CORPUS, corpus_score,  # noqa: E402
                       fold_choice, fold_eval_subset, fold_runs, fold_summary, masked_ce,
                       protocol_sets, val_corpus_for, val_score)
 from emotop_model import (ARCH, LABELS, SR, Model, StatsNet, cached_per_clip,  # noqa: E402
@@ -574,18 +574,6 @@ def run(a):
 
 
 # -- the fold protocol -----------------------------------------------------
-
-LEVEL_SHIFT_DB = (-20.0, 0.0)  # what an unknown microphone gain does
-
-
-def level_shifted(items, audio, seed=1234):
-    """The items' audio, each clip at its own level drawn from LEVEL_SHIFT_DB
-    (a fixed draw) and requantised to 16 bits."""
-    g = torch.Generator().manual_seed(seed)
-    lo, hi = LEVEL_SHIFT_DB
-    return {it.path: requantise(audio[it.path], lo + (hi - lo) * float(torch.rand((), generator=g)))
-            for it in items}
-
 
 def write_json(path, obj):
     """obj as JSON at path, whole or not at all (a temporary file renamed)."""
