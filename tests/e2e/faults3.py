@@ -1,21 +1,21 @@
 #!/usr/bin/env python3
 """The third fault catalogue (#37): one case or more per item, each named
 with its number, against the real binary on the committed models and
-generated audio (stdlib only). Items covered elsewhere say where:
+generated audio (stdlib only). Items covered elsewhere say where; items
+not listed are not fixed yet (see the issue's closing note):
 
    1  every WebSocket upgrade passes the checks or gets no 101   tests/e2e/serve.py
                                                                    (test_upgrade_matrix)
-   8  300 half-open connections do not block the page        tests/e2e/serve.py
-                                                                   (test_slowloris)
-   2  ulimit -v: bench and embed (every encoder command) fail  here
-      clearly instead of spinning
-   3  a huge log line is refused while reading (memory bound) here
-   4  --record --force replaces a symlink, never its target     here
+   2  ulimit -v: every encoder command fails clearly, no spin    here
+   3  a huge log line is refused while reading (memory bound)    here
+   4  --record --force replaces a symlink, never its target      here
    5  eval with readable files and no speech: exit 1, no metrics here
-   6  a log's settings held to the command line's bounds, no  here
+   6  a log's settings held to the command line's bounds, no     here
       cast of an out-of-range double (UB)
-   7  library: zero-capacity read, NULL header/stats/kind, NaN    tests/unit/api.c
-  10  small: eval --list compares canonical paths; serve     here
+   7  library: zero-capacity read, NULL header/stats/kind, NaN   tests/unit/api.c
+   8  300 half-open connections do not block the page            tests/e2e/serve.py
+                                                                   (test_slowloris)
+  10  small: eval --list compares canonical paths; serve         here
       --listen 127.0.0.2 prints its own address
 """
 import json
