@@ -46,22 +46,30 @@ def features(x):
                       loud.float().mean()[None]]).numpy()
 
 
-def fit(Xtr, tr, Xva, va, seed, epochs=400, val_corpus=''):
-    """An em.StatsNet (standardisation included) trained on the clips'
-    features Xtr, its epoch chosen on the validation (Xva, va)."""
-    torch.manual_seed(seed)
+def prepare(Xtr, tr, Xother):
+    """The training clips' standardisation (mu, sd), both feature sets as
+    standardised tensors, the labels, the per-corpus class masks and the
+    balance weights (each corpus, then each of its classes, weighs the
+    same)."""
     mu, sd = Xtr.mean(0), Xtr.std(0) + 1e-6
     xt = torch.tensor((Xtr - mu) / sd, dtype=torch.float32)
-    xv = torch.tensor((Xva - mu) / sd, dtype=torch.float32)
+    xo = torch.tensor((Xother - mu) / sd, dtype=torch.float32)
     y = torch.tensor([LABELS.index(it.label) for it in tr])
     mask = torch.tensor([[l in corpora.CLASSES[it.corpus] for l in LABELS] for it in tr])
     count = {}
     for it in tr:
         count[(it.corpus, it.label)] = count.get((it.corpus, it.label), 0) + 1
     ncls = {c: len({l for (cc, l) in count if cc == c}) for c, _ in count}
-    ncor = len(ncls)
-    w = torch.tensor([1.0 / (ncor * ncls[it.corpus] * count[(it.corpus, it.label)])
+    w = torch.tensor([1.0 / (len(ncls) * ncls[it.corpus] * count[(it.corpus, it.label)])
                       for it in tr]) * len(tr)
+    return mu, sd, xt, xo, y, mask, w
+
+
+def fit(Xtr, tr, Xva, va, seed, epochs=400, val_corpus=''):
+    """An em.StatsNet (standardisation included) trained on the clips'
+    features Xtr, its epoch chosen on the validation (Xva, va)."""
+    torch.manual_seed(seed)
+    mu, sd, xt, xv, y, mask, w = prepare(Xtr, tr, Xva)
     # trained on features standardised here (mean 0, std 1 in the net),
     # which then takes the training clips' mean and deviation
     net = em.StatsNet(n_in=xt.shape[1])
@@ -93,17 +101,7 @@ def fit_curve(Xtr, tr, Xte, te, seed, epochs=400, every=10):
     epochs (nothing chosen here: fold_baseline chooses on the fold mean).
     Returns [(epoch, metrics of te's corpus)]."""
     torch.manual_seed(seed)
-    mu, sd = Xtr.mean(0), Xtr.std(0) + 1e-6
-    xt = torch.tensor((Xtr - mu) / sd, dtype=torch.float32)
-    xe = torch.tensor((Xte - mu) / sd, dtype=torch.float32)
-    y = torch.tensor([LABELS.index(it.label) for it in tr])
-    mask = torch.tensor([[l in corpora.CLASSES[it.corpus] for l in LABELS] for it in tr])
-    count = {}
-    for it in tr:
-        count[(it.corpus, it.label)] = count.get((it.corpus, it.label), 0) + 1
-    ncls = {c: len({l for (cc, l) in count if cc == c}) for c, _ in count}
-    w = torch.tensor([1.0 / (len(ncls) * ncls[it.corpus] * count[(it.corpus, it.label)])
-                      for it in tr]) * len(tr)
+    _, _, xt, xe, y, mask, w = prepare(Xtr, tr, Xte)
     net = em.StatsNet(n_in=xt.shape[1])
     opt = torch.optim.AdamW(net.parameters(), 1e-3, weight_decay=1e-2)
     c = te[0].corpus

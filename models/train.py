@@ -604,10 +604,21 @@ def fold_epoch(a, ep, model, stats, sub, audio, audio_ls, curve):
     return by_w[w]['score'], {c: by_w[w]['score']}, w, by_w[last]['score']
 
 
+def launch(procs, jobs, d, name, args):
+    """`train.py run --out d ARGS` in the background once fewer than jobs of
+    procs run; its stderr in d/stderr.log."""
+    while len([p for p in procs if p.poll() is None]) >= jobs:
+        time.sleep(5)
+    os.makedirs(d, exist_ok=True)
+    print(f'{name}: starting (log {d}/train.log)', flush=True)
+    procs.append(subprocess.Popen([sys.executable, os.path.abspath(__file__), 'run',
+                                   '--out', d] + args, stdout=subprocess.DEVNULL,
+                                  stderr=open(os.path.join(d, 'stderr.log'), 'a')))
+
+
 def folds(a):
     """Every fold (each corpus of FOLD_CORPORA left out) for each seed, a.jobs
     runs at a time, then the choice on the fold mean and its table."""
-    here = os.path.abspath(__file__)
     common = ['--fold', '--epochs', str(a.epochs), '--steps', str(a.steps),
               '--pretrain', str(a.pretrain), '--data', a.data, '--emotop', a.emotop,
               '--cache', a.cache, '--adversary', str(a.adversary),
@@ -621,14 +632,8 @@ def folds(a):
         cj = os.path.join(d, 'curve.json')
         if os.path.exists(cj) and len(json.load(open(cj))['curve']) >= a.epochs:
             continue
-        while len([p for p in procs if p.poll() is None]) >= a.jobs:
-            time.sleep(5)
-        os.makedirs(d, exist_ok=True)
-        print(f'fold {c} seed {s}: starting (log {d}/train.log)', flush=True)
-        procs.append(subprocess.Popen([sys.executable, here, 'run', '--out', d,
-                                       '--leave-out', c, '--seed', str(s)] + common,
-                                      stdout=subprocess.DEVNULL,
-                                      stderr=open(os.path.join(d, 'stderr.log'), 'a')))
+        launch(procs, a.jobs, d, f'fold {c} seed {s}',
+               ['--leave-out', c, '--seed', str(s)] + common)
     if any(p.wait() for p in procs):
         sys.exit('a fold run failed: see its stderr.log')
     fold_table(a.out)
@@ -836,7 +841,6 @@ def table(out, baseline_path=None):
 def protocol(a):
     """The held-out run (exported) and one leave-one-corpus-out run per
     labelled corpus, a.jobs at a time, then the baseline and the table."""
-    here = os.path.abspath(__file__)
     common = ['--epochs', str(a.epochs), '--steps', str(a.steps), '--pretrain',
               str(a.pretrain), '--seed', str(a.seed), '--data', a.data, '--emotop',
               a.emotop, '--cache', a.cache, '--val-corpus', a.val_corpus,
@@ -854,14 +858,7 @@ def protocol(a):
         if os.path.exists(os.path.join(d, 'results.json')):
             print(f'{name}: done already', flush=True)
             continue
-        while len([p for p in procs if p.poll() is None]) >= a.jobs:
-            time.sleep(5)
-        os.makedirs(d, exist_ok=True)
-        print(f'{name}: starting (log {d}/train.log)', flush=True)
-        procs.append(subprocess.Popen([sys.executable, here, 'run', '--out', d,
-                                       '--corpora', a.corpora] + common + extra,
-                                      stdout=subprocess.DEVNULL, stderr=open(
-                                          os.path.join(d, 'stderr.log'), 'a')))
+        launch(procs, a.jobs, d, name, ['--corpora', a.corpora] + common + extra)
     for p in procs:
         if p.wait():
             sys.exit('a run failed: see its stderr.log')
