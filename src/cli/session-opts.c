@@ -167,6 +167,8 @@ int session_open_log(const struct session_opts *o, int seq, char *buf, size_t n,
 	int err;
 	if (!o->log_path) {
 		err = emo_session_writer_open_auto(buf, n, w);
+		if (!err) /* a name the user did not choose: say which */
+			fprintf(stderr, "%s: logging to %s\n", prog, buf);
 	} else if (!numbered(o->log_path, seq, buf, n)) {
 		cli_error("--log %s: the name is too long", o->log_path);
 		return 1;

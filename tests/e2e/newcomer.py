@@ -127,6 +127,18 @@ def item4_progress():
               p.stderr[-200:])
 
 
+def item8_log_auto_named():
+    wav = os.path.join(TMP, 'auto.wav')
+    write16(wav, voice(2.0, 16000), 16000)
+    d = os.path.join(TMP, 'auto')
+    os.makedirs(d)
+    p = subprocess.run([EMOTOP, 'live', '--no-tui', '--fast', '-m', SHIPPED, '-i', wav,
+                        '--log', 'auto'], capture_output=True, text=True, cwd=d)
+    made = [f for f in os.listdir(d) if f.endswith('.jsonl')]
+    check(p.returncode == 0 and len(made) == 1 and f'logging to {made[0]}' in p.stderr,
+          '--log auto --no-tui says which file it chose', (made, p.stderr[-300:]))
+
+
 def item8_option_messages():
     for args, want in ((['analyze', '--jsn', 'x.wav'], "emotop analyze: unknown option '--jsn'"),
                        (['eval', '--list'], "emotop eval: option '--list' needs a value"),
@@ -141,6 +153,7 @@ def item8_option_messages():
 
 
 item8_option_messages()
+item8_log_auto_named()
 item4_progress()
 item6_record_formats()
 item2_report_axis()
