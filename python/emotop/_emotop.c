@@ -150,12 +150,32 @@ static void model_free(PyObject *cap)
 	emo_model_destroy(PyCapsule_GetPointer(cap, "emotop.model"));
 }
 
-static struct emo_model *model_of(PyObject *cap)
+/* PyArg_ParseTuple "O&" converters: a handle's C object into *out, or a
+ * TypeError (0). Every function taking a handle goes through them. */
+static int handle_arg(PyObject *cap, void *out, const char *name)
 {
-	struct emo_model *m = PyCapsule_GetPointer(cap, "emotop.model");
-	if (!m)
-		PyErr_SetString(PyExc_TypeError, "not an emotop model handle");
-	return m;
+	void *p = PyCapsule_GetPointer(cap, name);
+	if (!p) {
+		PyErr_Format(PyExc_TypeError, "not an %s handle", name);
+		return 0;
+	}
+	*(void **)out = p;
+	return 1;
+}
+
+static int model_arg(PyObject *cap, void *out)
+{
+	return handle_arg(cap, out, "emotop.model");
+}
+
+static int analyzer_arg(PyObject *cap, void *out)
+{
+	return handle_arg(cap, out, "emotop.analyzer");
+}
+
+static int live_arg(PyObject *cap, void *out)
+{
+	return handle_arg(cap, out, "emotop.live");
 }
 
 static PyObject *py_load(PyObject *self, PyObject *args)
@@ -196,11 +216,8 @@ static PyObject *py_load(PyObject *self, PyObject *args)
 
 static PyObject *py_model_info(PyObject *self, PyObject *args)
 {
-	PyObject *cap;
-	if (!PyArg_ParseTuple(args, "O", &cap))
-		return NULL;
-	struct emo_model *m = model_of(cap);
-	if (!m)
+	struct emo_model *m;
+	if (!PyArg_ParseTuple(args, "O&", model_arg, &m))
 		return NULL;
 	const struct emo_hubert_config *hc = emo_hubert_get_config(emo_model_encoder(m));
 	PyObject *labels = PyList_New(0);
@@ -353,24 +370,24 @@ static int config_from(PyObject *d, struct emo_analyzer_config *c)
 	return 0;
 }
 
-static PyObject *py_analyzer_new(PyObject *self, PyObject *args)
+/* An analyzer of m for input at `rate` with the package's settings, or NULL
+ * with the exception set. */
+static struct analyzer *analyzer_create(struct emo_model *m, int rate, PyObject *cfgd,
+					int quality)
 {
-	PyObject *cap, *cfgd;
-	int rate, quality;
-	if (!PyArg_ParseTuple(args, "OiO!i", &cap, &rate, &PyDict_Type, &cfgd, &quality))
+	if (!emo_model_head(m)) {
+		PyErr_Format(ModelError, "%s has no emotion head (an encoder-only model): it "
+			     "can embed, not analyse", emo_model_name(m));
 		return NULL;
-	struct emo_model *m = model_of(cap);
-	if (!m)
-		return NULL;
-	if (!emo_model_head(m))
-		return PyErr_Format(ModelError, "%s has no emotion head (an encoder-only "
-				    "model): it can embed, not analyse", emo_model_name(m));
+	}
 	struct emo_analyzer_config c = emo_analyzer_config_default();
 	if (config_from(cfgd, &c) < 0)
 		return NULL;
 	struct analyzer *z = calloc(1, sizeof *z);
-	if (!z)
-		return PyErr_NoMemory();
+	if (!z) {
+		PyErr_NoMemory();
+		return NULL;
+	}
 	pthread_mutex_init(&z->busy, NULL);
 	clear_messages();
 	int err = emo_analyzer_create(m, &c, on_result, NULL, &z->q, &z->a);
@@ -378,20 +395,27 @@ static PyObject *py_analyzer_new(PyObject *self, PyObject *args)
 		err = emo_resample_create(rate, EMO_SAMPLE_RATE, quality, &z->rs);
 	if (err) {
 		analyzer_free_c(z);
-		return raise_err(err, InputError, "analyzer");
+		raise_err(err, InputError, "analyzer");
+		return NULL;
 	}
+	return z;
+}
+
+static PyObject *py_analyzer_new(PyObject *self, PyObject *args)
+{
+	struct emo_model *m;
+	PyObject *cfgd;
+	int rate, quality;
+	if (!PyArg_ParseTuple(args, "O&iO!i", model_arg, &m, &rate, &PyDict_Type, &cfgd,
+			      &quality))
+		return NULL;
+	struct analyzer *z = analyzer_create(m, rate, cfgd, quality);
+	if (!z)
+		return NULL;
 	PyObject *out = PyCapsule_New(z, "emotop.analyzer", analyzer_free);
 	if (!out)
 		analyzer_free_c(z);
 	return out;
-}
-
-static struct analyzer *analyzer_of(PyObject *cap)
-{
-	struct analyzer *z = PyCapsule_GetPointer(cap, "emotop.analyzer");
-	if (!z)
-		PyErr_SetString(PyExc_TypeError, "not an emotop analyzer handle");
-	return z;
 }
 
 /* Resamples k samples (last: and flushes) into z->buf and analyses them;
@@ -473,11 +497,9 @@ static int lock_analyzer(struct analyzer *z)
 
 static PyObject *py_analyzer_push(PyObject *self, PyObject *args)
 {
-	PyObject *cap, *obj;
-	if (!PyArg_ParseTuple(args, "OO", &cap, &obj))
-		return NULL;
-	struct analyzer *z = analyzer_of(cap);
-	if (!z || lock_analyzer(z) < 0)
+	struct analyzer *z;
+	PyObject *obj;
+	if (!PyArg_ParseTuple(args, "O&O", analyzer_arg, &z, &obj) || lock_analyzer(z) < 0)
 		return NULL;
 	Py_buffer view;
 	if (get_samples(obj, &view) < 0) {
@@ -500,11 +522,8 @@ static PyObject *py_analyzer_push(PyObject *self, PyObject *args)
 
 static PyObject *py_analyzer_finish(PyObject *self, PyObject *args)
 {
-	PyObject *cap;
-	if (!PyArg_ParseTuple(args, "O", &cap))
-		return NULL;
-	struct analyzer *z = analyzer_of(cap);
-	if (!z || lock_analyzer(z) < 0)
+	struct analyzer *z;
+	if (!PyArg_ParseTuple(args, "O&", analyzer_arg, &z) || lock_analyzer(z) < 0)
 		return NULL;
 	clear_messages();
 	int err = finish(z);
@@ -516,11 +535,8 @@ static PyObject *py_analyzer_finish(PyObject *self, PyObject *args)
 
 static PyObject *py_analyzer_stats(PyObject *self, PyObject *args)
 {
-	PyObject *cap;
-	if (!PyArg_ParseTuple(args, "O", &cap))
-		return NULL;
-	struct analyzer *z = analyzer_of(cap);
-	if (!z)
+	struct analyzer *z;
+	if (!PyArg_ParseTuple(args, "O&", analyzer_arg, &z))
 		return NULL;
 	return Py_BuildValue("{s:L,s:d,s:L}", "samples_in", (long long)z->fed,
 			     "speech_seconds", emo_analyzer_speech_seconds(z->a),
@@ -530,17 +546,16 @@ static PyObject *py_analyzer_stats(PyObject *self, PyObject *args)
 /* analyze_file(model, path, config, quality) -> (results, info) */
 static PyObject *py_analyze_file(PyObject *self, PyObject *args)
 {
-	PyObject *cap, *cfgd;
+	struct emo_model *m;
+	PyObject *cfgd;
 	const char *path;
 	int quality;
-	if (!PyArg_ParseTuple(args, "OsO!i", &cap, &path, &PyDict_Type, &cfgd, &quality))
+	if (!PyArg_ParseTuple(args, "O&sO!i", model_arg, &m, &path, &PyDict_Type, &cfgd,
+			      &quality))
 		return NULL;
-	PyObject *a = Py_BuildValue("(OiOi)", cap, EMO_SAMPLE_RATE, cfgd, quality);
-	PyObject *acap = a ? py_analyzer_new(self, a) : NULL;
-	Py_XDECREF(a);
-	if (!acap)
+	struct analyzer *z = analyzer_create(m, EMO_SAMPLE_RATE, cfgd, quality);
+	if (!z)
 		return NULL;
-	struct analyzer *z = analyzer_of(acap);
 	struct emo_audio_info info;
 	struct emo_audio_reader *rd = NULL;
 	clear_messages();
@@ -549,7 +564,7 @@ static PyObject *py_analyze_file(PyObject *self, PyObject *args)
 	err = emo_audio_reader_open(path, EMO_SAMPLE_RATE, quality, &info, &rd);
 	Py_END_ALLOW_THREADS
 	if (err) {
-		Py_DECREF(acap);
+		analyzer_free_c(z);
 		return raise_err(err, err == -ENOENT || err == -EACCES || err == -EISDIR ?
 					      FileError : InputError, path);
 	}
@@ -595,7 +610,7 @@ static PyObject *py_analyze_file(PyObject *self, PyObject *args)
 	}
 	free(x);
 	emo_audio_reader_close(rd);
-	Py_DECREF(acap);
+	analyzer_free_c(z);
 	if (out && flush_warnings() < 0)
 		Py_CLEAR(out);
 	return out;
@@ -657,11 +672,9 @@ static PyObject *py_resample(PyObject *self, PyObject *args)
 
 static PyObject *py_predict(PyObject *self, PyObject *args)
 {
-	PyObject *cap, *obj;
-	if (!PyArg_ParseTuple(args, "OO", &cap, &obj))
-		return NULL;
-	struct emo_model *m = model_of(cap);
-	if (!m)
+	struct emo_model *m;
+	PyObject *obj;
+	if (!PyArg_ParseTuple(args, "O&O", model_arg, &m, &obj))
 		return NULL;
 	if (!emo_model_head(m))
 		return PyErr_Format(ModelError, "%s has no emotion head: it can embed, not "
@@ -700,12 +713,10 @@ static PyObject *py_predict(PyObject *self, PyObject *args)
 /* embed(model, samples16k, layer or -1 for all) -> (bytes, shape) */
 static PyObject *py_embed(PyObject *self, PyObject *args)
 {
-	PyObject *cap, *obj;
+	struct emo_model *m;
+	PyObject *obj;
 	int layer;
-	if (!PyArg_ParseTuple(args, "OOi", &cap, &obj, &layer))
-		return NULL;
-	struct emo_model *m = model_of(cap);
-	if (!m)
+	if (!PyArg_ParseTuple(args, "O&Oi", model_arg, &m, &obj, &layer))
 		return NULL;
 	const struct emo_hubert *h = emo_model_encoder(m);
 	const struct emo_hubert_config *hc = emo_hubert_get_config(h);
@@ -820,12 +831,11 @@ static void live_free(PyObject *cap)
 
 static PyObject *py_live_open(PyObject *self, PyObject *args)
 {
-	PyObject *cap, *cfgd;
+	struct emo_model *m;
+	PyObject *cfgd;
 	const char *device, *path;
-	if (!PyArg_ParseTuple(args, "OzzO!", &cap, &device, &path, &PyDict_Type, &cfgd))
-		return NULL;
-	struct emo_model *m = model_of(cap);
-	if (!m)
+	if (!PyArg_ParseTuple(args, "O&zzO!", model_arg, &m, &device, &path, &PyDict_Type,
+			      &cfgd))
 		return NULL;
 	struct emo_stream_config sc = emo_stream_config_default();
 	if (config_from(cfgd, &sc.analyzer) < 0)
@@ -861,12 +871,9 @@ static PyObject *py_live_open(PyObject *self, PyObject *args)
  * t0, t1) | ("event", kind, t, detail) ; None at the end */
 static PyObject *py_live_next(PyObject *self, PyObject *args)
 {
-	PyObject *cap;
+	struct live *l;
 	double timeout;
-	if (!PyArg_ParseTuple(args, "Od", &cap, &timeout))
-		return NULL;
-	struct live *l = PyCapsule_GetPointer(cap, "emotop.live");
-	if (!l)
+	if (!PyArg_ParseTuple(args, "O&d", live_arg, &l, &timeout))
 		return NULL;
 	if (l->ended)
 		Py_RETURN_NONE;
@@ -919,11 +926,8 @@ static PyObject *py_live_next(PyObject *self, PyObject *args)
 
 static PyObject *py_live_stop(PyObject *self, PyObject *args)
 {
-	PyObject *cap;
-	if (!PyArg_ParseTuple(args, "O", &cap))
-		return NULL;
-	struct live *l = PyCapsule_GetPointer(cap, "emotop.live");
-	if (!l)
+	struct live *l;
+	if (!PyArg_ParseTuple(args, "O&", live_arg, &l))
 		return NULL;
 	Py_BEGIN_ALLOW_THREADS
 	emo_stream_stop(l->st);
