@@ -65,6 +65,25 @@ def prepare(Xtr, tr, Xother):
     return mu, sd, xt, xo, y, mask, w
 
 
+def train(xt, y, mask, w, xo, epochs, every=10):
+    """Full-batch training of an em.StatsNet on the prepared training set;
+    every `every` epochs yields (epoch, the net in eval mode, its logits of
+    xo) for the caller to choose or record (fit, fit_curve)."""
+    net = em.StatsNet(n_in=xt.shape[1])
+    opt = torch.optim.AdamW(net.parameters(), 1e-3, weight_decay=1e-2)
+    for ep in range(epochs):
+        net.train()
+        loss = protocol.masked_ce(net(xt), y, mask, 0.1, w)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        if (ep + 1) % every == 0:
+            net.eval()
+            with torch.no_grad():
+                z = net(xo).numpy()
+            yield ep + 1, net, z
+
+
 def fit(Xtr, tr, Xva, va, seed, epochs=400, val_corpus=''):
     """An em.StatsNet (standardisation included) trained on the clips'
     features Xtr, its epoch chosen on the validation (Xva, va)."""
@@ -72,23 +91,12 @@ def fit(Xtr, tr, Xva, va, seed, epochs=400, val_corpus=''):
     mu, sd, xt, xv, y, mask, w = prepare(Xtr, tr, Xva)
     # trained on features standardised here (mean 0, std 1 in the net),
     # which then takes the training clips' mean and deviation
-    net = em.StatsNet(n_in=xt.shape[1])
-    opt = torch.optim.AdamW(net.parameters(), 1e-3, weight_decay=1e-2)
     best, state = -1, None
     train_c = sorted({it.corpus for it in tr})
-    for ep in range(epochs):
-        net.train()
-        loss = protocol.masked_ce(net(xt), y, mask, 0.1, w)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        if (ep + 1) % 10 == 0:
-            net.eval()
-            with torch.no_grad():
-                vm = em.corpus_metrics(net(xv).numpy(), va)
-            s = protocol.val_score(vm, train_c, val_corpus)[0]
-            if s >= best:
-                best, state = s, {k: v.clone() for k, v in net.state_dict().items()}
+    for _, net, z in train(xt, y, mask, w, xv, epochs):
+        s = protocol.val_score(em.corpus_metrics(z, va), train_c, val_corpus)[0]
+        if s >= best:
+            best, state = s, {k: v.clone() for k, v in net.state_dict().items()}
     net.load_state_dict(state)
     net.mean.copy_(torch.tensor(mu))
     net.std.copy_(torch.tensor(sd))
@@ -102,20 +110,9 @@ def fit_curve(Xtr, tr, Xte, te, seed, epochs=400, every=10):
     Returns [(epoch, metrics of te's corpus)]."""
     torch.manual_seed(seed)
     _, _, xt, xe, y, mask, w = prepare(Xtr, tr, Xte)
-    net = em.StatsNet(n_in=xt.shape[1])
-    opt = torch.optim.AdamW(net.parameters(), 1e-3, weight_decay=1e-2)
     c = te[0].corpus
-    curve = []
-    for ep in range(epochs):
-        net.train()
-        loss = protocol.masked_ce(net(xt), y, mask, 0.1, w)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        if (ep + 1) % every == 0:
-            net.eval()
-            with torch.no_grad():
-                curve.append((ep + 1, em.corpus_metrics(net(xe).numpy(), te)[c]))
+    curve = [(ep, em.corpus_metrics(z, te)[c]) for ep, _, z in
+             train(xt, y, mask, w, xe, epochs, every)]
     return curve
 
 
