@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "cli/session-opts.h"
+#include "core/recorder.h"
 
 static const char session_options_help[] =
 	"  -d, --device ID|NAME  input device: index or part of its name ('emotop devices')\n"
@@ -102,8 +103,7 @@ int session_option(int c, const char *arg, struct session_opts *o, const char *c
  * existing file without --force, or the input file in any case. */
 static int check_record_path(const char *rec, const char *input, bool force)
 {
-	const char *ext = rec ? strrchr(rec, '.') : NULL;
-	if (rec && !(ext && (!strcasecmp(ext, ".wav") || !strcasecmp(ext, ".flac")))) {
+	if (rec && !emo_recorder_supported(rec)) {
 		cli_error("--record %s: emotop records .wav (32-bit float) or .flac "
 			  "(16-bit, analysed as recorded); give one of those extensions", rec);
 		return 1;

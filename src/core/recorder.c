@@ -22,6 +22,12 @@ struct emo_recorder {
 	char path[4096];
 };
 
+bool emo_recorder_supported(const char *path)
+{
+	const char *ext = path ? strrchr(path, '.') : NULL;
+	return ext && (!strcasecmp(ext, ".wav") || !strcasecmp(ext, ".flac"));
+}
+
 int emo_recorder_open(const char *path, bool replace, size_t max_block,
 		      struct emo_recorder **out)
 {
@@ -32,7 +38,7 @@ int emo_recorder_open(const char *path, bool replace, size_t max_block,
 		return -EINVAL;
 	const char *ext = strrchr(path, '.');
 	bool flac = ext && !strcasecmp(ext, ".flac");
-	if (!flac && !(ext && !strcasecmp(ext, ".wav"))) {
+	if (!emo_recorder_supported(path)) {
 		emo_err("%s: a recording is .wav (32-bit float) or .flac (16-bit); "
 			"give one of those extensions", path);
 		return EMO_E_UNSUPPORTED;

@@ -3,6 +3,7 @@
  * else WAV (32-bit float). With FLAC the analyzer is given the samples as
  * the file holds them (16-bit rounded, which libsndfile's reader inverts
  * exactly), so `replay --reanalyze` reproduces the session bit for bit.
+ * Any other name is refused (emo_recorder_supported).
  * A WAV's sizes are rewritten after every write and a FLAC is finalised at
  * close: a killed session leaves a playable file up to its last write.
  * One thread writes (the analysis thread). */
@@ -13,6 +14,11 @@
 #include <stddef.h>
 
 struct emo_recorder;
+
+/* Whether path names a format a recording can be: .wav or .flac (any
+ * case). What the command line checks before it opens anything, and what
+ * emo_recorder_open refuses otherwise. */
+bool emo_recorder_supported(const char *path);
 
 /* Creates `path` (exclusively, unless `replace`) for blocks of up to
  * max_block samples. 0, or EMO_E_EXISTS / -errno after a message. */
